@@ -1,0 +1,1 @@
+//! Writers for bit-packed `.rpr` model files and ONNX graphs.

@@ -1,0 +1,1 @@
+//! Inference engine for binary- and ternary-weight networks.

@@ -1,0 +1,1 @@
+//! Random Partition Relaxation retraining on tch.
