@@ -8,13 +8,13 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// A file or folder that the loader needs does not exist.
-    #[error("{} not found: {}{}", .what, .path.display(), hint_suffix(.hint))]
+    #[error("{} not found: {}{}", .description, .path.display(), hint_suffix(.hint))]
     NotFound {
-        /// What the file is, for example "Fashion-MNIST test images".
-        what: String,
+        /// Description of the file, for example "Fashion-MNIST test images".
+        description: String,
         /// The path that was tried.
         path: PathBuf,
-        /// What the user can do about it, if the loader knows.
+        /// Suggested fix, when the loader has one.
         hint: Option<String>,
     },
 
@@ -69,12 +69,12 @@ pub enum DataError {
         found: u64,
     },
 
-    /// A header field holds an impossible value.
+    /// A header field contains an impossible value.
     #[error("invalid header in {}: {reason}", .path.display())]
     InvalidHeader {
         /// The file.
         path: PathBuf,
-        /// Which field is wrong and how.
+        /// Name of the invalid field and the reason it is invalid.
         reason: String,
     },
 
@@ -140,7 +140,7 @@ pub enum DataError {
     EmptyFolder {
         /// The folder.
         path: PathBuf,
-        /// What was expected in it.
+        /// Description of the expected contents.
         reason: String,
     },
 

@@ -20,7 +20,7 @@ pub enum GraphError {
     ModelField {
         /// Field name, for example `input_shape`.
         field: String,
-        /// What is wrong with it.
+        /// Description of the problem.
         message: String,
     },
     /// A node object could not be read.
@@ -30,7 +30,7 @@ pub enum GraphError {
         index: usize,
         /// Node name, or `?` when the name itself is unreadable.
         node: String,
-        /// What is wrong with it.
+        /// Description of the problem.
         message: String,
     },
     /// A node uses an operation this version does not know.
@@ -115,7 +115,7 @@ pub enum GraphError {
         node: String,
         /// Field name, for example `stride`.
         field: &'static str,
-        /// What is wrong and the allowed range.
+        /// Description of the problem and the allowed range.
         message: String,
     },
     /// An input tensor has the wrong rank for the op.
@@ -172,6 +172,14 @@ pub enum GraphError {
         input: [usize; 2],
         /// Padding `[top/bottom, left/right]`.
         padding: [usize; 2],
+    },
+    /// A tensor size does not fit in `usize`.
+    #[error(
+        "node `{node}` produces a tensor whose size overflows usize; check its hyperparameters"
+    )]
+    SizeOverflow {
+        /// Node name.
+        node: String,
     },
     /// Inputs of an `Add` differ in shape.
     #[error("node `{node}` adds `{first}` {first_shape:?} and `{other}` {other_shape:?}; shapes must be equal")]

@@ -1,0 +1,39 @@
+//! The inference engines under comparison, behind one [`Backend`] trait so
+//! the harness times them with the same loop and the same input.
+//!
+//! ONNX Runtime runs in a Python process ([`ort`]) and is timed there with
+//! the same schedule; it is not a [`Backend`].
+
+pub mod ort;
+pub mod rpr;
+#[cfg(feature = "libtorch")]
+pub mod torch;
+#[cfg(feature = "tract")]
+pub mod tract;
+
+use ndarray::{Array2, ArrayView4};
+use thiserror::Error;
+
+/// Failure of one engine; the comparison records it in that engine's row
+/// and goes on with the others.
+#[derive(Debug, Error)]
+pub enum BackendError {
+    #[error("{engine}: failed to load `{model}`: {message}")]
+    Load { engine: &'static str, model: String, message: String },
+    #[error("{engine}: inference failed: {message}")]
+    Run { engine: &'static str, message: String },
+    #[error("ONNX Runtime script: {0}")]
+    Script(String),
+}
+
+/// One engine, configured for one model, thread count and batch size.
+pub trait Backend {
+    /// Engine name, for example `rpr-infer`.
+    fn engine(&self) -> &'static str;
+    /// Numeric format of weights and activations, for example `int8` or `fp32`.
+    fn variant(&self) -> String;
+    /// Threads the engine computes with.
+    fn threads(&self) -> usize;
+    /// Runs an NCHW f32 batch and returns the logits `[n, classes]`.
+    fn run(&mut self, input: ArrayView4<'_, f32>) -> Result<Array2<f32>, BackendError>;
+}

@@ -1,0 +1,150 @@
+//! ONNX Runtime, timed by `scripts/ort_bench.py` in the project's Python
+//! environment. The request and response are JSON; inputs travel as raw
+//! little-endian f32 files so both sides run on the same bytes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ndarray::{Array2, ArrayView4};
+use serde::{Deserialize, Serialize};
+
+use super::BackendError;
+use crate::timing::Schedule;
+
+/// One ONNX Runtime session to time.
+#[derive(Clone, Debug, Serialize)]
+pub struct OrtConfig {
+    /// Caller's key for matching the result.
+    pub id: String,
+    pub model: PathBuf,
+    /// Intra-op threads (`SessionOptions.intra_op_num_threads`).
+    pub threads: usize,
+    /// Raw f32 file written by [`write_raw_input`].
+    pub input: PathBuf,
+    /// NCHW shape of the batch in `input`.
+    pub shape: [usize; 4],
+}
+
+#[derive(Serialize)]
+struct Request<'a> {
+    warmup: usize,
+    rounds: usize,
+    iterations_per_round: usize,
+    configs: &'a [OrtConfig],
+}
+
+/// Timing result of one configuration.
+#[derive(Clone, Debug, Deserialize)]
+pub struct OrtResult {
+    pub id: String,
+    pub samples_ms: Vec<f64>,
+    /// Logits of the configuration's input, one list per image.
+    pub output: Option<Vec<Vec<f32>>>,
+    pub error: Option<String>,
+}
+
+impl OrtResult {
+    /// The logits as an array, or `None` when the script returned none or ragged rows.
+    pub fn logits(&self) -> Option<Array2<f32>> {
+        let rows = self.output.as_ref()?;
+        let classes = rows.first()?.len();
+        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+        Array2::from_shape_vec((rows.len(), classes), flat).ok()
+    }
+}
+
+/// Everything the script printed.
+#[derive(Clone, Debug, Deserialize)]
+pub struct OrtResponse {
+    pub onnxruntime_version: String,
+    pub results: Vec<OrtResult>,
+}
+
+/// Writes `batch` as raw little-endian f32 in NCHW order.
+pub fn write_raw_input(path: &Path, batch: ArrayView4<'_, f32>) -> Result<(), BackendError> {
+    let bytes: Vec<u8> = batch.iter().flat_map(|value| value.to_le_bytes()).collect();
+    std::fs::write(path, bytes)
+        .map_err(|error| BackendError::Script(format!("failed to write the input file {}: {error}", path.display())))
+}
+
+/// Runs `script` with `python` on `configs` and parses its output. The
+/// request file is written to `work_dir`.
+pub fn run_script(
+    python: &Path,
+    script: &Path,
+    work_dir: &Path,
+    configs: &[OrtConfig],
+    schedule: &Schedule,
+) -> Result<OrtResponse, BackendError> {
+    let request = Request {
+        warmup: schedule.warmup,
+        rounds: schedule.rounds,
+        iterations_per_round: schedule.iterations_per_round,
+        configs,
+    };
+    let request_path = work_dir.join("ort_request.json");
+    let text = serde_json::to_string_pretty(&request).map_err(|error| BackendError::Script(error.to_string()))?;
+    std::fs::write(&request_path, text)
+        .map_err(|error| BackendError::Script(format!("failed to write {}: {error}", request_path.display())))?;
+
+    tracing::info!(configs = configs.len(), script = %script.display(), "timing ONNX Runtime");
+    let output = Command::new(python).arg(script).arg(&request_path).output().map_err(|error| {
+        BackendError::Script(format!(
+            "failed to start {}: {error}; pass --python with the interpreter that has onnxruntime",
+            python.display()
+        ))
+    })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: String = stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+        return Err(BackendError::Script(format!("{} exited with {}: {tail}", script.display(), output.status)));
+    }
+    parse_response(&output.stdout)
+}
+
+/// Parses the script's stdout.
+pub fn parse_response(stdout: &[u8]) -> Result<OrtResponse, BackendError> {
+    serde_json::from_slice(stdout).map_err(|error| {
+        let text = String::from_utf8_lossy(stdout);
+        let head: String = text.chars().take(200).collect();
+        BackendError::Script(format!("invalid JSON from the script ({error}); output starts with: {head}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_parses_results_and_errors() {
+        let text = br#"{"onnxruntime_version": "1.32.0", "results": [
+            {"id": "a", "samples_ms": [1.5, 2.0], "output": [[1.0, 2.0], [3.0, 4.0]], "error": null},
+            {"id": "b", "samples_ms": [], "output": null, "error": "failed to load x.onnx: bad"}]}"#;
+        let response = parse_response(text).unwrap();
+        assert_eq!(response.onnxruntime_version, "1.32.0");
+        assert_eq!(response.results.len(), 2);
+        assert_eq!(response.results[0].samples_ms, vec![1.5, 2.0]);
+        let logits = response.results[0].logits().unwrap();
+        assert_eq!(logits.dim(), (2, 2));
+        assert_eq!(logits[[1, 0]], 3.0);
+        assert!(response.results[1].logits().is_none());
+        assert_eq!(response.results[1].error.as_deref(), Some("failed to load x.onnx: bad"));
+    }
+
+    #[test]
+    fn response_rejects_non_json() {
+        let error = parse_response(b"Traceback (most recent call last)").unwrap_err();
+        assert!(error.to_string().contains("Traceback"), "{error}");
+    }
+
+    #[test]
+    fn raw_input_is_little_endian_nchw() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("input.f32");
+        let batch = ndarray::Array4::from_shape_fn((1, 2, 1, 2), |(_, c, _, w)| (c * 2 + w) as f32 + 0.5);
+        write_raw_input(&path, batch.view()).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let values: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        assert_eq!(values, vec![0.5, 1.5, 2.5, 3.5]);
+    }
+}

@@ -1,0 +1,314 @@
+//! Execution of a program over one batch with preallocated buffers.
+
+use rpr_core::pack::PackedView;
+use rpr_export::packed::RprFile;
+
+use crate::error::EngineError;
+use crate::kernels::KernelSet;
+use crate::ops::packed_conv::{f32_to_u8, identity, packed_conv, PackedConvCall, Source};
+use crate::ops::tiling::Tiling;
+use crate::ops::{elementwise, float_conv, layout, pool};
+use crate::plan::{is_binary, ConvMode, Layout, Repr, Slot};
+use crate::program::{PackedConv, PackedWeights, Program, Shape, Step, StepOp};
+
+/// Buffers for one batch size: a slot per simultaneously live tensor plus GEMM scratch.
+pub(crate) struct Arena {
+    pub batch: usize,
+    f32_slots: Vec<Vec<f32>>,
+    u8_slots: Vec<Vec<u8>>,
+    scratch: Scratch,
+    tilings: Vec<Option<Tiling>>,
+}
+
+#[derive(Default)]
+struct Scratch {
+    cols_u8: Vec<u8>,
+    cols_f32: Vec<f32>,
+    acc_i32: Vec<i32>,
+    acc_f32: Vec<f32>,
+}
+
+/// Borrowed input tensor of a step.
+enum Input<'a> {
+    F32(&'a [f32]),
+    U8(&'a [u8]),
+}
+
+impl<'a> Input<'a> {
+    fn f32(&self, step: &Step) -> Result<&'a [f32], EngineError> {
+        match *self {
+            Input::F32(data) => Ok(data),
+            Input::U8(_) => Err(EngineError::invalid(&step.node, "internal error: step reads an f32 tensor stored as u8")),
+        }
+    }
+}
+
+impl Arena {
+    /// Allocates every buffer for `batch` images, sized from the layout and each step's tiling.
+    pub fn new(program: &Program, layout: &Layout, batch: usize, threads: usize) -> Self {
+        let f32_slots = layout.f32_slot_len.iter().map(|len| vec![0.0; len * batch]).collect();
+        let u8_slots = layout.u8_slot_len.iter().map(|len| vec![0; len * batch]).collect();
+        let mut scratch = Scratch::default();
+        let mut tilings = Vec::with_capacity(program.steps.len());
+        for (index, step) in program.steps.iter().enumerate() {
+            let tiling = match &step.op {
+                StepOp::PackedConv(conv) => {
+                    let rows = batch * conv.geom.out_pixels();
+                    let tiling = Tiling::for_rows(rows, threads);
+                    let wave = tiling.wave_rows().min(rows.next_multiple_of(tiling.rows_per_tile));
+                    match layout.conv_modes[index] {
+                        Some(ConvMode::Int8 { .. }) => {
+                            grow(&mut scratch.cols_u8, wave * conv.kp);
+                            grow(&mut scratch.acc_i32, wave * conv.out_channels);
+                        }
+                        _ => {
+                            grow(&mut scratch.cols_f32, wave * conv.kp);
+                            grow(&mut scratch.acc_f32, wave * conv.out_channels);
+                        }
+                    }
+                    Some(tiling)
+                }
+                StepOp::FloatConv(conv) => {
+                    let rows = batch * conv.geom.out_pixels();
+                    let tiling = Tiling::for_rows(rows, threads);
+                    let k = conv.geom.k(conv.geom.in_channels / conv.weights.groups);
+                    grow(&mut scratch.cols_f32, tiling.wave_rows().min(rows.next_multiple_of(tiling.rows_per_tile)) * k);
+                    Some(tiling)
+                }
+                _ => None,
+            };
+            tilings.push(tiling);
+        }
+        Self { batch, f32_slots, u8_slots, scratch, tilings }
+    }
+
+    /// Copies an NCHW batch into the input slot as NHWC.
+    pub fn write_input(&mut self, program: &Program, layout: &Layout, input: ndarray::ArrayView4<'_, f32>) {
+        let Slot::F32(slot) = layout.slots[program.input] else { unreachable!("the input tensor is always f32") };
+        let (n, c, h, w) = input.dim();
+        let buffer = &mut self.f32_slots[slot][..n * c * h * w];
+        for (index, value) in input.iter().enumerate() {
+            let x = index % w;
+            let y = (index / w) % h;
+            let ch = (index / (w * h)) % c;
+            let image = index / (w * h * c);
+            buffer[((image * h + y) * w + x) * c + ch] = *value;
+        }
+    }
+
+    /// Copies the model output out as `[n, features]` in PyTorch's NCHW flattening order.
+    pub fn read_output(&self, program: &Program, layout: &Layout) -> ndarray::Array2<f32> {
+        let Slot::F32(slot) = layout.slots[program.output] else { unreachable!("the output tensor is always f32") };
+        let shape = program.tensors[program.output].shape;
+        let len = shape.len();
+        let data = &self.f32_slots[slot][..self.batch * len];
+        let mut logits = vec![0.0; self.batch * len];
+        match shape {
+            Shape::Map { c, h, w } => layout::flatten_nchw(data, [c, h, w], &mut logits),
+            Shape::Flat(_) => logits.copy_from_slice(data),
+        }
+        ndarray::Array2::from_shape_vec((self.batch, len), logits).expect("length matches the shape")
+    }
+}
+
+fn grow<T: Default + Clone>(buffer: &mut Vec<T>, len: usize) {
+    if buffer.len() < len {
+        buffer.resize(len, T::default());
+    }
+}
+
+/// Everything a step needs besides its buffers.
+pub(crate) struct Context<'a> {
+    pub file: &'a RprFile,
+    pub program: &'a Program,
+    pub layout: &'a Layout,
+    pub kernels: &'a KernelSet,
+}
+
+/// Runs every step of the program on the batch in `arena`.
+pub(crate) fn execute(ctx: &Context<'_>, arena: &mut Arena) -> Result<(), EngineError> {
+    for (index, step) in ctx.program.steps.iter().enumerate() {
+        let _span = tracing::trace_span!("step", node = %step.node, op = step.op.kind()).entered();
+        let out_slot = ctx.layout.slots[step.output];
+        let len = arena.batch * ctx.program.tensors[step.output].shape.len();
+        let Arena { batch, f32_slots, u8_slots, scratch, tilings } = arena;
+        let tiling = tilings[index];
+        // The output slot is distinct from every input slot (see `plan::assign_slots`), so
+        // taking it out of the arena first leaves the inputs in place.
+        let mut out_f32 = Vec::new();
+        let mut out_u8 = Vec::new();
+        match out_slot {
+            Slot::F32(s) => out_f32 = std::mem::take(&mut f32_slots[s]),
+            Slot::U8(s) => out_u8 = std::mem::take(&mut u8_slots[s]),
+        }
+        let output = match out_slot {
+            Slot::F32(_) => Output::F32(&mut out_f32[..len]),
+            Slot::U8(_) => Output::U8(&mut out_u8[..len]),
+        };
+        let inputs: Vec<Input<'_>> = step
+            .inputs
+            .iter()
+            .map(|&t| {
+                let len = *batch * ctx.program.tensors[t].shape.len();
+                match ctx.layout.slots[t] {
+                    Slot::F32(s) => Input::F32(&f32_slots[s][..len]),
+                    Slot::U8(s) => Input::U8(&u8_slots[s][..len]),
+                }
+            })
+            .collect();
+        let result = run_step(ctx, index, step, &inputs, output, scratch, tiling, *batch);
+        drop(inputs);
+        match out_slot {
+            Slot::F32(s) => f32_slots[s] = out_f32,
+            Slot::U8(s) => u8_slots[s] = out_u8,
+        }
+        result?;
+    }
+    Ok(())
+}
+
+enum Output<'a> {
+    F32(&'a mut [f32]),
+    U8(&'a mut [u8]),
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_step(
+    ctx: &Context<'_>,
+    index: usize,
+    step: &Step,
+    inputs: &[Input<'_>],
+    output: Output<'_>,
+    scratch: &mut Scratch,
+    tiling: Option<Tiling>,
+    batch: usize,
+) -> Result<(), EngineError> {
+    if let StepOp::PackedConv(conv) = &step.op {
+        let mode = ctx.layout.conv_modes[index].as_ref().expect("every packed conv has a mode");
+        let tiling = tiling.expect("every conv has a tiling");
+        return run_packed_conv(ctx, step, conv, mode, &inputs[0], output, scratch, tiling, batch);
+    }
+    let Output::F32(out) = output else {
+        return Err(EngineError::invalid(&step.node, "internal error: only packed convs write u8 tensors"));
+    };
+    let input_shape = ctx.program.tensors[step.inputs[0]].shape;
+    let first = inputs[0].f32(step)?;
+    match &step.op {
+        StepOp::PackedConv(_) => unreachable!("handled above"),
+        StepOp::FloatConv(conv) => {
+            let tiling = tiling.expect("every conv has a tiling");
+            float_conv::float_conv(&conv.geom, &conv.weights, conv.relu, tiling, first, &mut scratch.cols_f32, out);
+        }
+        StepOp::Affine { scale, shift, relu } => elementwise::channel_affine(first, scale, shift, *relu, out),
+        StepOp::Relu => elementwise::relu(first, out),
+        StepOp::Add { relu } => {
+            let all = inputs.iter().map(|i| i.f32(step)).collect::<Result<Vec<_>, _>>()?;
+            elementwise::add(&all, *relu, out);
+        }
+        StepOp::MaxPool(geom) => pool::max_pool(first, geom, out),
+        StepOp::AvgPool(geom) => pool::avg_pool(first, geom, out),
+        StepOp::GlobalAvgPool => {
+            let Shape::Map { c, h, w } = input_shape else { unreachable!("checked at build") };
+            pool::global_avg_pool(first, h * w, c, out);
+        }
+        StepOp::Concat => {
+            let all = inputs.iter().map(|i| i.f32(step)).collect::<Result<Vec<_>, _>>()?;
+            let channels: Vec<usize> = step
+                .inputs
+                .iter()
+                .map(|&t| match ctx.program.tensors[t].shape {
+                    Shape::Map { c, .. } => c,
+                    Shape::Flat(n) => n,
+                })
+                .collect();
+            let Shape::Map { h, w, .. } = input_shape else { unreachable!("checked at build") };
+            layout::concat(&all, &channels, batch * h * w, out);
+        }
+        StepOp::Flatten => match input_shape {
+            Shape::Map { c, h, w } => layout::flatten_nchw(first, [c, h, w], out),
+            Shape::Flat(_) => out.copy_from_slice(first),
+        },
+        StepOp::Linear(linear) => float_conv::linear(first, batch, &linear.weight, &linear.bias, out),
+        StepOp::Upsample => {
+            let Shape::Map { c, h, w } = input_shape else { unreachable!("checked at build") };
+            let Shape::Map { h: oh, w: ow, .. } = ctx.program.tensors[step.output].shape else {
+                unreachable!("checked at build")
+            };
+            layout::upsample_bilinear(first, c, [h, w], [oh, ow], out);
+        }
+    }
+    Ok(())
+}
+
+fn weights<'a>(ctx: &Context<'a>, conv: &'a PackedConv) -> Result<PackedView<'a>, EngineError> {
+    match &conv.weights {
+        PackedWeights::InFile(name) => Ok(ctx.file.packed(name)?),
+        PackedWeights::Owned(matrix) => Ok(matrix.view()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_packed_conv(
+    ctx: &Context<'_>,
+    step: &Step,
+    conv: &PackedConv,
+    mode: &ConvMode,
+    input: &Input<'_>,
+    output: Output<'_>,
+    scratch: &mut Scratch,
+    tiling: Tiling,
+    batch: usize,
+) -> Result<(), EngineError> {
+    let kernel_error = |source| EngineError::Kernel { node: step.node.clone(), source };
+    let weights = weights(ctx, conv)?;
+    let binary = is_binary(conv.encoding);
+    let rows = batch * conv.geom.out_pixels();
+    let pointwise_in_place = conv.geom.is_pointwise() && conv.geom.in_channels == conv.kp;
+    let out_inv_scale = match ctx.layout.reprs[step.output] {
+        Repr::U8 { scale } => 1.0 / scale,
+        Repr::F32 => 1.0,
+    };
+
+    match mode {
+        ConvMode::Int8 { input_scale, multiplier } => {
+            let call = PackedConvCall { geom: &conv.geom, rows, kp: conv.kp, weights, multiplier, bias: &conv.bias, relu: conv.relu, tiling };
+            let gemm = if binary { ctx.kernels.binary_u8 } else { ctx.kernels.ternary_u8 };
+            let source: Source<'_, f32, u8> = match *input {
+                Input::U8(data) if pointwise_in_place => Source::Rows(data),
+                Input::U8(data) => return run_u8_image(&call, data, gemm, scratch, output, out_inv_scale).map_err(kernel_error),
+                Input::F32(data) => Source::Image(data, f32_to_u8, 1.0 / input_scale),
+            };
+            match output {
+                Output::F32(out) => packed_conv(&call, source, gemm, &mut scratch.cols_u8, &mut scratch.acc_i32, out, 1.0),
+                Output::U8(out) => packed_conv(&call, source, gemm, &mut scratch.cols_u8, &mut scratch.acc_i32, out, out_inv_scale),
+            }
+            .map_err(kernel_error)
+        }
+        ConvMode::F32 => {
+            let call = PackedConvCall { geom: &conv.geom, rows, kp: conv.kp, weights, multiplier: &conv.scale, bias: &conv.bias, relu: conv.relu, tiling };
+            let gemm = if binary { ctx.kernels.binary_f32 } else { ctx.kernels.ternary_f32 };
+            let data = input.f32(step)?;
+            let source: Source<'_, f32, f32> = if pointwise_in_place { Source::Rows(data) } else { Source::Image(data, identity, 0.0) };
+            let Output::F32(out) = output else {
+                return Err(EngineError::invalid(&step.node, "internal error: an f32 conv writes a u8 tensor"));
+            };
+            packed_conv(&call, source, gemm, &mut scratch.cols_f32, &mut scratch.acc_f32, out, 1.0).map_err(kernel_error)
+        }
+    }
+}
+
+/// Int8 conv whose input is already stored as u8 codes with the same scale.
+fn run_u8_image(
+    call: &PackedConvCall<'_>,
+    data: &[u8],
+    gemm: crate::kernels::GemmFn<u8, i32>,
+    scratch: &mut Scratch,
+    output: Output<'_>,
+    out_inv_scale: f32,
+) -> Result<(), crate::kernels::KernelError> {
+    let source: Source<'_, u8, u8> = Source::Image(data, identity, 0.0);
+    match output {
+        Output::F32(out) => packed_conv(call, source, gemm, &mut scratch.cols_u8, &mut scratch.acc_i32, out, 1.0),
+        Output::U8(out) => packed_conv(call, source, gemm, &mut scratch.cols_u8, &mut scratch.acc_i32, out, out_inv_scale),
+    }
+}

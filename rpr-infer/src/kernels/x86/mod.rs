@@ -1,0 +1,321 @@
+//! x86_64 kernels: AVX2 and AVX-512, each behind a safe entry point that
+//! checks the arguments and then proves the CPU feature with a token.
+
+mod avx2;
+mod avx512;
+mod reduce;
+mod tokens;
+
+use super::check::{binary_dense, check_bits, ternary_dense, Dims};
+use super::set::{gemm_entry, AnyKernel, KernelNames, KernelSet, KernelVariant};
+use super::{Isa, KernelError};
+
+pub(crate) use tokens::{Avx2, Avx512, Avx512Popcnt, Avx512Vnni};
+
+/// Turns a missing token into an error. The entries are only reachable
+/// through a set built after detection, so this fails only when a caller
+/// kept a function pointer from a [`KernelVariant`] marked unavailable.
+fn proven<T>(token: Option<T>, isa: &'static str) -> Result<T, KernelError> {
+    token.ok_or(KernelError::IsaUnavailable { isa })
+}
+
+gemm_entry!(
+    avx512_vnni_ternary_u8,
+    avx512_vnni_ternary_u8_strided,
+    avx512::u8_dot::TERNARY_NAME,
+    u8,
+    i32,
+    ternary_dense,
+    |d: &Dims, a: &[u8], w: &[u8], out: &mut [i32]| {
+        let token = proven(Avx512Vnni::try_new(), "avx512 vnni")?;
+        avx512::u8_dot::gemm::<false>(token, d, a, w, out);
+        Ok(())
+    }
+);
+gemm_entry!(
+    avx512_vnni_binary_u8,
+    avx512_vnni_binary_u8_strided,
+    avx512::u8_dot::BINARY_NAME,
+    u8,
+    i32,
+    binary_dense,
+    |d: &Dims, a: &[u8], w: &[u8], out: &mut [i32]| {
+        let token = proven(Avx512Vnni::try_new(), "avx512 vnni")?;
+        avx512::u8_dot::gemm::<true>(token, d, a, w, out);
+        Ok(())
+    }
+);
+gemm_entry!(
+    avx512_addsub_ternary_u8,
+    avx512_addsub_ternary_u8_strided,
+    avx512::u8_addsub::NAME,
+    u8,
+    i32,
+    ternary_dense,
+    |d: &Dims, a: &[u8], w: &[u8], out: &mut [i32]| {
+        let token = proven(Avx512::try_new(), "avx512")?;
+        avx512::u8_addsub::gemm(token, d, a, w, out);
+        Ok(())
+    }
+);
+gemm_entry!(
+    avx512_popcnt_binary_b1,
+    avx512_popcnt_binary_b1_strided,
+    avx512::binary_b1::NAME,
+    u32,
+    i32,
+    check_bits,
+    |d: &Dims, a: &[u32], w: &[u8], out: &mut [i32]| {
+        let token = proven(Avx512Popcnt::try_new(), "avx512 vpopcntdq")?;
+        avx512::binary_b1::gemm(token, d, a, w, out);
+        Ok(())
+    }
+);
+gemm_entry!(
+    avx512_ternary_f32,
+    avx512_ternary_f32_strided,
+    avx512::float::TERNARY_NAME,
+    f32,
+    f32,
+    ternary_dense,
+    |d: &Dims, a: &[f32], w: &[u8], out: &mut [f32]| {
+        let token = proven(Avx512::try_new(), "avx512")?;
+        avx512::float::gemm::<false>(token, d, a, w, out);
+        Ok(())
+    }
+);
+gemm_entry!(
+    avx512_binary_f32,
+    avx512_binary_f32_strided,
+    avx512::float::BINARY_NAME,
+    f32,
+    f32,
+    binary_dense,
+    |d: &Dims, a: &[f32], w: &[u8], out: &mut [f32]| {
+        let token = proven(Avx512::try_new(), "avx512")?;
+        avx512::float::gemm::<true>(token, d, a, w, out);
+        Ok(())
+    }
+);
+
+
+gemm_entry!(
+    avx2_maddubs_ternary_u8,
+    avx2_maddubs_ternary_u8_strided,
+    avx2::u8_dot::TERNARY_NAME,
+    u8,
+    i32,
+    ternary_dense,
+    |d: &Dims, a: &[u8], w: &[u8], out: &mut [i32]| {
+        let token = proven(Avx2::try_new(), "avx2")?;
+        avx2::u8_dot::gemm::<false>(token, d, a, w, out);
+        Ok(())
+    }
+);
+gemm_entry!(
+    avx2_maddubs_binary_u8,
+    avx2_maddubs_binary_u8_strided,
+    avx2::u8_dot::BINARY_NAME,
+    u8,
+    i32,
+    binary_dense,
+    |d: &Dims, a: &[u8], w: &[u8], out: &mut [i32]| {
+        let token = proven(Avx2::try_new(), "avx2")?;
+        avx2::u8_dot::gemm::<true>(token, d, a, w, out);
+        Ok(())
+    }
+);
+gemm_entry!(
+    avx2_addsub_ternary_u8,
+    avx2_addsub_ternary_u8_strided,
+    avx2::u8_addsub::NAME,
+    u8,
+    i32,
+    ternary_dense,
+    |d: &Dims, a: &[u8], w: &[u8], out: &mut [i32]| {
+        let token = proven(Avx2::try_new(), "avx2")?;
+        avx2::u8_addsub::gemm(token, d, a, w, out);
+        Ok(())
+    }
+);
+gemm_entry!(
+    avx2_pshufb_binary_b1,
+    avx2_pshufb_binary_b1_strided,
+    avx2::binary_b1::NAME,
+    u32,
+    i32,
+    check_bits,
+    |d: &Dims, a: &[u32], w: &[u8], out: &mut [i32]| {
+        let token = proven(Avx2::try_new(), "avx2")?;
+        avx2::binary_b1::gemm(token, d, a, w, out);
+        Ok(())
+    }
+);
+gemm_entry!(
+    avx2_ternary_f32,
+    avx2_ternary_f32_strided,
+    avx2::float::TERNARY_NAME,
+    f32,
+    f32,
+    ternary_dense,
+    |d: &Dims, a: &[f32], w: &[u8], out: &mut [f32]| {
+        let token = proven(Avx2::try_new(), "avx2")?;
+        avx2::float::gemm::<false>(token, d, a, w, out);
+        Ok(())
+    }
+);
+gemm_entry!(
+    avx2_binary_f32,
+    avx2_binary_f32_strided,
+    avx2::float::BINARY_NAME,
+    f32,
+    f32,
+    binary_dense,
+    |d: &Dims, a: &[f32], w: &[u8], out: &mut [f32]| {
+        let token = proven(Avx2::try_new(), "avx2")?;
+        avx2::float::gemm::<true>(token, d, a, w, out);
+        Ok(())
+    }
+);
+
+/// The AVX2 set.
+pub(crate) fn avx2_set() -> Option<KernelSet> {
+    Avx2::try_new()?;
+    Some(KernelSet {
+        isa: Isa::Avx2,
+        names: KernelNames {
+            ternary_u8: avx2::u8_dot::TERNARY_NAME,
+            binary_u8: avx2::u8_dot::BINARY_NAME,
+            binary_b1: avx2::binary_b1::NAME,
+            ternary_f32: avx2::float::TERNARY_NAME,
+            binary_f32: avx2::float::BINARY_NAME,
+        },
+        ternary_u8: avx2_maddubs_ternary_u8,
+        ternary_u8_strided: avx2_maddubs_ternary_u8_strided,
+        binary_u8: avx2_maddubs_binary_u8,
+        binary_u8_strided: avx2_maddubs_binary_u8_strided,
+        binary_b1: avx2_pshufb_binary_b1,
+        binary_b1_strided: avx2_pshufb_binary_b1_strided,
+        ternary_f32: avx2_ternary_f32,
+        ternary_f32_strided: avx2_ternary_f32_strided,
+        binary_f32: avx2_binary_f32,
+        binary_f32_strided: avx2_binary_f32_strided,
+    })
+}
+
+/// The AVX-512 set; needs F and BW. Families whose best kernel needs VNNI or
+/// VPOPCNTDQ fall back to another kernel when those are missing.
+pub(crate) fn avx512_set() -> Option<KernelSet> {
+    Avx512::try_new()?;
+    // Every AVX-512 CPU has AVX2, which covers the families below that lack
+    // an AVX-512 kernel on this CPU.
+    let mut set = avx2_set()?;
+    set.isa = Isa::Avx512;
+    if Avx512Vnni::try_new().is_some() {
+        set.names.ternary_u8 = avx512::u8_dot::TERNARY_NAME;
+        set.ternary_u8 = avx512_vnni_ternary_u8;
+        set.ternary_u8_strided = avx512_vnni_ternary_u8_strided;
+        set.names.binary_u8 = avx512::u8_dot::BINARY_NAME;
+        set.binary_u8 = avx512_vnni_binary_u8;
+        set.binary_u8_strided = avx512_vnni_binary_u8_strided;
+    }
+    if Avx512Popcnt::try_new().is_some() {
+        set.names.binary_b1 = avx512::binary_b1::NAME;
+        set.binary_b1 = avx512_popcnt_binary_b1;
+        set.binary_b1_strided = avx512_popcnt_binary_b1_strided;
+    }
+    set.names.ternary_f32 = avx512::float::TERNARY_NAME;
+    set.ternary_f32 = avx512_ternary_f32;
+    set.ternary_f32_strided = avx512_ternary_f32_strided;
+    set.names.binary_f32 = avx512::float::BINARY_NAME;
+    set.binary_f32 = avx512_binary_f32;
+    set.binary_f32_strided = avx512_binary_f32_strided;
+    Some(set)
+}
+
+pub(crate) fn variants() -> Vec<KernelVariant> {
+    let avx2 = Avx2::try_new().is_some();
+    let avx512 = Avx512::try_new().is_some();
+    let vnni = Avx512Vnni::try_new().is_some();
+    let popcnt = Avx512Popcnt::try_new().is_some();
+    let variant = |name, isa, available, kernel| KernelVariant {
+        name,
+        isa,
+        available,
+        kernel,
+    };
+    vec![
+        variant(
+            avx2::u8_dot::TERNARY_NAME,
+            Isa::Avx2,
+            avx2,
+            AnyKernel::TernaryU8(avx2_maddubs_ternary_u8_strided),
+        ),
+        variant(
+            avx2::u8_addsub::NAME,
+            Isa::Avx2,
+            avx2,
+            AnyKernel::TernaryU8(avx2_addsub_ternary_u8_strided),
+        ),
+        variant(
+            avx2::u8_dot::BINARY_NAME,
+            Isa::Avx2,
+            avx2,
+            AnyKernel::BinaryU8(avx2_maddubs_binary_u8_strided),
+        ),
+        variant(
+            avx2::binary_b1::NAME,
+            Isa::Avx2,
+            avx2,
+            AnyKernel::BinaryB1(avx2_pshufb_binary_b1_strided),
+        ),
+        variant(
+            avx2::float::TERNARY_NAME,
+            Isa::Avx2,
+            avx2,
+            AnyKernel::TernaryF32(avx2_ternary_f32_strided),
+        ),
+        variant(
+            avx2::float::BINARY_NAME,
+            Isa::Avx2,
+            avx2,
+            AnyKernel::BinaryF32(avx2_binary_f32_strided),
+        ),
+        variant(
+            avx512::u8_dot::TERNARY_NAME,
+            Isa::Avx512,
+            vnni,
+            AnyKernel::TernaryU8(avx512_vnni_ternary_u8_strided),
+        ),
+        variant(
+            avx512::u8_addsub::NAME,
+            Isa::Avx512,
+            avx512,
+            AnyKernel::TernaryU8(avx512_addsub_ternary_u8_strided),
+        ),
+        variant(
+            avx512::u8_dot::BINARY_NAME,
+            Isa::Avx512,
+            vnni,
+            AnyKernel::BinaryU8(avx512_vnni_binary_u8_strided),
+        ),
+        variant(
+            avx512::binary_b1::NAME,
+            Isa::Avx512,
+            popcnt,
+            AnyKernel::BinaryB1(avx512_popcnt_binary_b1_strided),
+        ),
+        variant(
+            avx512::float::TERNARY_NAME,
+            Isa::Avx512,
+            avx512,
+            AnyKernel::TernaryF32(avx512_ternary_f32_strided),
+        ),
+        variant(
+            avx512::float::BINARY_NAME,
+            Isa::Avx512,
+            avx512,
+            AnyKernel::BinaryF32(avx512_binary_f32_strided),
+        ),
+    ]
+}

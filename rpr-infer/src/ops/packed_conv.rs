@@ -1,0 +1,135 @@
+//! Convolution with bit-packed binary or ternary weights, fused with the folded BatchNorm
+//! (per-channel multiplier and bias), ReLU and requantization of the output.
+
+use rpr_core::pack::PackedView;
+
+use super::geometry::ConvGeometry;
+use super::im2col::{im2col, ChannelRange};
+use super::tiling::{for_each_tile, RowWidths, Tiling};
+use crate::kernels::{GemmFn, KernelError};
+
+/// Everything about one packed convolution that does not depend on the activation type.
+pub(crate) struct PackedConvCall<'a> {
+    pub geom: &'a ConvGeometry,
+    /// Output rows: batch size times output pixels.
+    pub rows: usize,
+    /// Padded reduction length, the im2col row width.
+    pub kp: usize,
+    pub weights: PackedView<'a>,
+    /// Per-output-channel multiplier applied to the accumulator.
+    pub multiplier: &'a [f32],
+    pub bias: &'a [f32],
+    pub relu: bool,
+    pub tiling: Tiling,
+}
+
+/// A value that an output element can be stored as.
+pub(crate) trait Store: Copy + Default + Send + Sync {
+    /// Converts a float result; `inv_scale` is the reciprocal of the u8 quantization step.
+    fn store(value: f32, inv_scale: f32) -> Self;
+}
+
+impl Store for f32 {
+    fn store(value: f32, _inv_scale: f32) -> Self {
+        value
+    }
+}
+
+impl Store for u8 {
+    fn store(value: f32, inv_scale: f32) -> Self {
+        quantize_u8(value, inv_scale)
+    }
+}
+
+/// Rounds `value / scale` to the nearest step and saturates to `0..=255` (NaN becomes 0).
+pub(crate) fn quantize_u8(value: f32, inv_scale: f32) -> u8 {
+    (value * inv_scale).round().clamp(0.0, 255.0) as u8
+}
+
+/// An accumulator type the epilogue reads.
+pub(crate) trait Accumulator: Copy + Default + Send + Sync {
+    fn to_f32(self) -> f32;
+}
+
+impl Accumulator for i32 {
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+}
+
+impl Accumulator for f32 {
+    fn to_f32(self) -> f32 {
+        self
+    }
+}
+
+/// Activation source of the im2col step.
+pub(crate) enum Source<'a, S, D> {
+    /// Rows already laid out as GEMM rows of width `kp` (a pointwise conv whose channel count is
+    /// a multiple of 32), read in place.
+    Rows(&'a [D]),
+    /// An NHWC tensor to expand, converting each value with the function.
+    Image(&'a [S], fn(S, f32) -> D, f32),
+}
+
+/// Runs the convolution: im2col of each tile, the GEMM kernel, then
+/// `out = store(relu?(acc * multiplier[o] + bias[o]))`. `cols` and `acc` hold one wave of tiles.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn packed_conv<S, D, C, O>(
+    call: &PackedConvCall<'_>,
+    source: Source<'_, S, D>,
+    gemm: GemmFn<D, C>,
+    cols: &mut [D],
+    acc: &mut [C],
+    out: &mut [O],
+    out_inv_scale: f32,
+) -> Result<(), KernelError>
+where
+    S: Copy + Sync,
+    D: Copy + Default + Send + Sync,
+    C: Accumulator,
+    O: Store,
+{
+    let channels = call.weights.rows;
+    let kp = call.kp;
+    let in_channels = ChannelRange { start: 0, len: call.geom.in_channels };
+    let cols_width = if matches!(source, Source::Rows(_)) { 0 } else { kp };
+    let widths = RowWidths { cols: cols_width, acc: channels, out: channels };
+
+    for_each_tile(call.tiling, widths, cols, acc, &mut out[..call.rows * channels], |tile| {
+        let rows: &[D] = match &source {
+            Source::Rows(all) => &all[tile.first_row * kp..(tile.first_row + tile.rows) * kp],
+            Source::Image(image, convert, param) => {
+                let (convert, param) = (*convert, *param);
+                im2col(image, call.geom, in_channels, kp, tile.first_row, tile.cols, |v| convert(v, param));
+                tile.cols
+            }
+        };
+        gemm(rows, tile.rows, &call.weights, tile.acc)?;
+        epilogue(call, tile.acc, tile.out, out_inv_scale);
+        Ok(())
+    })
+}
+
+fn epilogue<C: Accumulator, O: Store>(call: &PackedConvCall<'_>, acc: &[C], out: &mut [O], inv_scale: f32) {
+    let channels = call.multiplier.len();
+    for (acc_row, out_row) in acc.chunks_exact(channels).zip(out.chunks_exact_mut(channels)) {
+        for o in 0..channels {
+            let mut y = acc_row[o].to_f32() * call.multiplier[o] + call.bias[o];
+            if call.relu {
+                y = y.max(0.0);
+            }
+            out_row[o] = O::store(y, inv_scale);
+        }
+    }
+}
+
+/// Converts an f32 activation to u8 with the reciprocal scale `inv_scale`.
+pub(crate) fn f32_to_u8(value: f32, inv_scale: f32) -> u8 {
+    quantize_u8(value, inv_scale)
+}
+
+/// Passes a value through unchanged.
+pub(crate) fn identity<T>(value: T, _param: f32) -> T {
+    value
+}

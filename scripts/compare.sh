@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Time rpr-infer next to libtorch (tch), tract and ONNX Runtime on the same
+# exported networks and inputs, and write results.md, results.json and
+# chart.png (default folder: runs/compare).
+#
+#   scripts/compare.sh            ternary ResNet-20 and ResNet-18, binary ResNet-20
+#   scripts/compare.sh --quick    ternary ResNet-20 with few iterations
+#   scripts/compare.sh --help     every option of the compare binary
+#
+# Needs libtorch and onnxruntime in .venv: run `scripts/setup.sh bench` once.
+# Builds with the release profile (fat LTO), which takes several minutes the
+# first time.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if ! .venv/bin/python -c "import onnxruntime, torch" 2>/dev/null; then
+    echo "compare.sh: .venv lacks torch or onnxruntime; run scripts/setup.sh bench first" >&2
+    exit 1
+fi
+
+# shellcheck source=env.sh
+source scripts/env.sh
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+
+echo "[compare] building the compare binary (release)" >&2
+cargo build --release -p rpr-benches --bin compare
+
+RPR_COMPARE_COMMAND="scripts/compare.sh $*" "$target_dir/release/compare" "$@"
