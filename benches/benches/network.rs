@@ -44,7 +44,7 @@ fn bench_networks(c: &mut Criterion) {
 
     for net in &prepared {
         let engine = Engine::load(&net.rpr).expect("the exported file loads");
-        let one = random_images(&mut rng, 1, net.spec.input);
+        let single = random_images(&mut rng, 1, net.spec.input);
         let many = random_images(&mut rng, BATCH, net.spec.input);
 
         let mut latency = c.benchmark_group(format!("batch1/{}", net.spec.key));
@@ -52,7 +52,7 @@ fn bench_networks(c: &mut Criterion) {
         for precision in [Precision::Int8, Precision::F32] {
             let mut runner = session(&engine, precision, 1, 1);
             latency.bench_function(BenchmarkId::new(format!("{precision:?}").to_lowercase(), "1thread"), |b| {
-                b.iter(|| black_box(runner.run(one.view()).expect("inference")))
+                b.iter(|| black_box(runner.run(single.view()).expect("inference")))
             });
         }
         latency.finish();

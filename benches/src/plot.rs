@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontStyle};
 use thiserror::Error;
 

@@ -1,6 +1,6 @@
-//! End-to-end checks of the comparison on a small ResNet-20 (1x8x8 input):
-//! every in-process engine must agree with rpr-infer's f32 path, ONNX
-//! Runtime's logits must come back through the script, and a full run must
+//! End-to-end checks of the comparison on a small ResNet-20 (1x8x8 input).
+//! Every in-process engine must agree with rpr-infer's f32 path, and ONNX
+//! Runtime's logits must come back through the script. A full run must
 //! write a table, JSON and a chart.
 
 use std::path::{Path, PathBuf};
@@ -39,7 +39,7 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("benches sits in the workspace").to_path_buf()
 }
 
-/// The project's Python, if it has onnxruntime.
+/// Returns the project's Python interpreter if it can import onnxruntime.
 fn python_with_ort() -> Option<PathBuf> {
     let python = repo_root().join(".venv/bin/python");
     let ok = std::process::Command::new(&python).args(["-c", "import onnxruntime"]).status().map(|s| s.success());

@@ -13,8 +13,8 @@
 
 #include "rpr_infer.h"
 
-static int fail(const char *what, RprStatus status) {
-    fprintf(stderr, "%s failed (status %d): %s\n", what, (int)status, rpr_last_error());
+static int fail(const char *function, RprStatus status) {
+    fprintf(stderr, "%s failed (status %d): %s\n", function, (int)status, rpr_last_error());
     return 1;
 }
 

@@ -136,7 +136,8 @@ impl Checkpoint {
     }
 
     /// Checks the model and that the tensor keys and shapes equal the
-    /// model's parameters, with finite values only.
+    /// model's parameters, with finite values only and no negative
+    /// BatchNorm running variance.
     ///
     /// Each quantized layer must be a conv or linear node with one positive
     /// scale per output channel (or one in total, per tensor), and each of

@@ -19,9 +19,11 @@
 //!    ChaCha8 64-bit outputs (two consecutive 32-bit keystream words, the
 //!    first one as the low half) into exactly uniform integers below a bound.
 //! 3. Sampling: Robert Floyd's algorithm draws a uniform `m`-subset of
-//!    `0..n` with exactly `m` bounded draws. When more than half of the
-//!    entries are relaxed, it draws the frozen subset instead and inverts it,
-//!    so a step never takes more than `n / 2` draws.
+//!    `0..n` with exactly `m` bounded draws. For `j = n - m, ..., n - 1` in
+//!    that order, it draws `t` below `j + 1` and adds `t`, or `j` when `t` is
+//!    already in the subset. When more than half of the entries are relaxed,
+//!    it draws the frozen subset instead and inverts it, so a step never
+//!    takes more than `n / 2` draws.
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;

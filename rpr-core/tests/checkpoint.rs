@@ -170,6 +170,19 @@ fn missing_model_file_names_path() {
 }
 
 #[test]
+fn missing_weights_file_names_path() {
+    let dir = tempfile::tempdir().unwrap();
+    small_checkpoint().save(dir.path()).unwrap();
+    fs::remove_file(dir.path().join("weights.safetensors")).unwrap();
+    let err = Checkpoint::load(dir.path()).unwrap_err();
+    assert!(
+        matches!(&err, CheckpointError::Io { path, .. } if path.ends_with("weights.safetensors")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("weights.safetensors"), "{err}");
+}
+
+#[test]
 fn truncated_weights_rejected() {
     let dir = tempfile::tempdir().unwrap();
     small_checkpoint().save(dir.path()).unwrap();
@@ -420,6 +433,22 @@ fn non_finite_names_tensor_and_index() {
             "{value}: {err}"
         );
     }
+}
+
+#[test]
+fn negative_variance_rejected() {
+    let mut ckpt = small_checkpoint();
+    ckpt.tensors.get_mut("bn.running_var").unwrap()[[2]] = -0.5;
+    let err = ckpt.validate().unwrap_err();
+    assert!(
+        matches!(&err, CheckpointError::NegativeVariance { tensor, index: 2, value }
+            if tensor == "bn.running_var" && *value == -0.5),
+        "{err}"
+    );
+
+    // Zero is a valid variance, because eps keeps the square root positive.
+    ckpt.tensors.get_mut("bn.running_var").unwrap()[[2]] = 0.0;
+    ckpt.validate().unwrap();
 }
 
 #[test]

@@ -91,6 +91,20 @@ fn json_round_trip() {
 }
 
 #[test]
+fn nan_eps_survives_as_invalid_node() {
+    let mut m = every_op_model();
+    m.nodes[2].op = Op::BatchNorm {
+        channels: 4,
+        eps: f32::NAN,
+    };
+    let err = Model::from_json(&m.to_json()).unwrap_err();
+    assert!(
+        matches!(&err, GraphError::InvalidNode { node, .. } if node == "bn"),
+        "{err}"
+    );
+}
+
+#[test]
 fn op_tags_match_serde() {
     for n in every_op_model().nodes {
         let value = serde_json::to_value(&n.op).unwrap();

@@ -278,6 +278,15 @@ fn input_too_small_rejected() {
         build("resnet20", &cfg),
         Err(ZooError::InvalidConfig { .. })
     ));
+
+    let cfg = ZooConfig {
+        num_classes: 0,
+        ..ZooConfig::default()
+    };
+    assert!(matches!(
+        build("resnet18", &cfg),
+        Err(ZooError::InvalidConfig { .. })
+    ));
 }
 
 #[test]

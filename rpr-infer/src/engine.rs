@@ -7,7 +7,7 @@ use rpr_core::graph::Model;
 use rpr_export::packed::RprFile;
 
 use crate::error::EngineError;
-use crate::program::{self, Program, Shape};
+use crate::program::{self, Program};
 
 /// A model file with its lowered program. Cloning is cheap and shares the file.
 #[derive(Clone)]
@@ -64,8 +64,6 @@ impl Engine {
     /// Number of output values per image (the classes of a classifier).
     pub fn output_len(&self) -> usize {
         let program = &self.inner.program;
-        match program.tensors[program.output].shape {
-            shape @ (Shape::Map { .. } | Shape::Flat(_)) => shape.len(),
-        }
+        program.tensors[program.output].shape.len()
     }
 }

@@ -7,11 +7,11 @@ use thiserror::Error;
 pub enum EngineError {
     /// The `.rpr` file could not be opened or failed its own validation.
     #[error("cannot read model file: {0}")]
-    Format(#[from] rpr_export::packed::FormatError),
+    Format(Box<rpr_export::packed::FormatError>),
 
     /// The model description itself is inconsistent.
     #[error("invalid model description: {0}")]
-    Graph(#[from] rpr_core::graph::GraphError),
+    Graph(Box<rpr_core::graph::GraphError>),
 
     /// A node uses an operation or hyperparameter the engine does not implement.
     #[error("node `{node}`: unsupported {what}; re-export the model without it")]
@@ -53,5 +53,18 @@ impl EngineError {
 
     pub(crate) fn invalid(node: &str, message: impl Into<String>) -> Self {
         Self::InvalidValue { node: node.to_owned(), message: message.into() }
+    }
+}
+
+// Boxed because both errors are large and `Result<_, EngineError>` is returned on every step.
+impl From<rpr_export::packed::FormatError> for EngineError {
+    fn from(error: rpr_export::packed::FormatError) -> Self {
+        Self::Format(Box::new(error))
+    }
+}
+
+impl From<rpr_core::graph::GraphError> for EngineError {
+    fn from(error: rpr_core::graph::GraphError) -> Self {
+        Self::Graph(Box::new(error))
     }
 }

@@ -5,7 +5,7 @@ use rpr_export::packed::RprFile;
 
 use crate::error::EngineError;
 use crate::kernels::KernelSet;
-use crate::ops::packed_conv::{f32_to_u8, identity, packed_conv, PackedConvCall, Source};
+use crate::ops::packed_conv::{packed_conv, quantize_tensor, PackedConvCall, Source};
 use crate::ops::tiling::Tiling;
 use crate::ops::{elementwise, float_conv, layout, pool};
 use crate::plan::{is_binary, ConvMode, Layout, Repr, Slot};
@@ -22,6 +22,8 @@ pub(crate) struct Arena {
 
 #[derive(Default)]
 struct Scratch {
+    /// u8 codes of an f32 tensor that an int8 conv reads, quantized once before im2col.
+    input_u8: Vec<u8>,
     cols_u8: Vec<u8>,
     cols_f32: Vec<f32>,
     acc_i32: Vec<i32>,
@@ -58,6 +60,9 @@ impl Arena {
                     let wave = tiling.wave_rows().min(rows.next_multiple_of(tiling.rows_per_tile));
                     match layout.conv_modes[index] {
                         Some(ConvMode::Int8 { .. }) => {
+                            if layout.reprs[step.inputs[0]] == Repr::F32 {
+                                grow(&mut scratch.input_u8, batch * conv.geom.in_h * conv.geom.in_w * conv.geom.in_channels);
+                            }
                             grow(&mut scratch.cols_u8, wave * conv.kp);
                             grow(&mut scratch.acc_i32, wave * conv.out_channels);
                         }
@@ -273,14 +278,19 @@ fn run_packed_conv(
         ConvMode::Int8 { input_scale, multiplier } => {
             let call = PackedConvCall { geom: &conv.geom, rows, kp: conv.kp, weights, multiplier, bias: &conv.bias, relu: conv.relu, tiling };
             let gemm = if binary { ctx.kernels.binary_u8 } else { ctx.kernels.ternary_u8 };
-            let source: Source<'_, f32, u8> = match *input {
-                Input::U8(data) if pointwise_in_place => Source::Rows(data),
-                Input::U8(data) => return run_u8_image(&call, data, gemm, scratch, output, out_inv_scale).map_err(kernel_error),
-                Input::F32(data) => Source::Image(data, f32_to_u8, 1.0 / input_scale),
+            let Scratch { input_u8, cols_u8, acc_i32, .. } = scratch;
+            let codes: &[u8] = match *input {
+                Input::U8(data) => data,
+                Input::F32(data) => {
+                    let codes = &mut input_u8[..data.len()];
+                    quantize_tensor(data, 1.0 / input_scale, codes);
+                    codes
+                }
             };
+            let source = if pointwise_in_place { Source::Rows(codes) } else { Source::Image(codes) };
             match output {
-                Output::F32(out) => packed_conv(&call, source, gemm, &mut scratch.cols_u8, &mut scratch.acc_i32, out, 1.0),
-                Output::U8(out) => packed_conv(&call, source, gemm, &mut scratch.cols_u8, &mut scratch.acc_i32, out, out_inv_scale),
+                Output::F32(out) => packed_conv(&call, source, gemm, cols_u8, acc_i32, out, 1.0),
+                Output::U8(out) => packed_conv(&call, source, gemm, cols_u8, acc_i32, out, out_inv_scale),
             }
             .map_err(kernel_error)
         }
@@ -288,27 +298,11 @@ fn run_packed_conv(
             let call = PackedConvCall { geom: &conv.geom, rows, kp: conv.kp, weights, multiplier: &conv.scale, bias: &conv.bias, relu: conv.relu, tiling };
             let gemm = if binary { ctx.kernels.binary_f32 } else { ctx.kernels.ternary_f32 };
             let data = input.f32(step)?;
-            let source: Source<'_, f32, f32> = if pointwise_in_place { Source::Rows(data) } else { Source::Image(data, identity, 0.0) };
+            let source = if pointwise_in_place { Source::Rows(data) } else { Source::Image(data) };
             let Output::F32(out) = output else {
                 return Err(EngineError::invalid(&step.node, "internal error: an f32 conv writes a u8 tensor"));
             };
             packed_conv(&call, source, gemm, &mut scratch.cols_f32, &mut scratch.acc_f32, out, 1.0).map_err(kernel_error)
         }
-    }
-}
-
-/// Int8 conv whose input is already stored as u8 codes with the same scale.
-fn run_u8_image(
-    call: &PackedConvCall<'_>,
-    data: &[u8],
-    gemm: crate::kernels::GemmFn<u8, i32>,
-    scratch: &mut Scratch,
-    output: Output<'_>,
-    out_inv_scale: f32,
-) -> Result<(), crate::kernels::KernelError> {
-    let source: Source<'_, u8, u8> = Source::Image(data, identity, 0.0);
-    match output {
-        Output::F32(out) => packed_conv(call, source, gemm, &mut scratch.cols_u8, &mut scratch.acc_i32, out, 1.0),
-        Output::U8(out) => packed_conv(call, source, gemm, &mut scratch.cols_u8, &mut scratch.acc_i32, out, out_inv_scale),
     }
 }

@@ -221,8 +221,9 @@ pub unsafe extern "C" fn rpr_session_new(
 /// `batch * output_len` logits to `output` (`output_len` is the buffer's length in values).
 ///
 /// # Safety
-/// `session` must be a live session or null, used by one thread at a time; `input` must be
-/// null or readable for `input_len` floats; `output` null or writable for `output_len` floats.
+/// `session` must be a live session or null, and only one thread may use it at a time.
+/// `input` must be null or readable for `input_len` floats, and `output` null or writable for
+/// `output_len` floats.
 #[no_mangle]
 pub unsafe extern "C" fn rpr_session_run(
     session: *mut RprSession,

@@ -1,5 +1,5 @@
 //! Per-session decisions: which packed convs run on u8 activations, how each tensor is stored,
-//! and which arena slot holds it. Slot assignment reuses a buffer once its last reader ran.
+//! and which arena slot stores it. Slot assignment reuses a buffer once its last reader ran.
 
 use rpr_core::pack::Encoding;
 
@@ -14,7 +14,7 @@ pub(crate) enum Repr {
     U8 { scale: f32 },
 }
 
-/// How a packed convolution runs in this session.
+/// Execution mode of a packed convolution in this session.
 #[derive(Clone, Debug)]
 pub(crate) enum ConvMode {
     /// u8 activations and i32 accumulation; `multiplier[o] = input scale * weight scale[o]`.
@@ -93,8 +93,8 @@ fn int8_mode(conv: &PackedConv, input_scale: f32) -> ConvMode {
     ConvMode::Int8 { input_scale, multiplier }
 }
 
-/// Stores a tensor as u8 when an int8 packed conv with a fused ReLU writes it, it has a
-/// calibrated scale, and only int8 packed convs read it; everything else stays f32.
+/// Chooses u8 storage for a tensor that an int8 packed conv with a fused ReLU writes, that has
+/// a calibrated scale, and that only int8 packed convs read. Every other tensor stays f32.
 fn choose_reprs(program: &Program, conv_modes: &[Option<ConvMode>]) -> Vec<Repr> {
     let mut reprs = vec![Repr::F32; program.tensors.len()];
     for (index, step) in program.steps.iter().enumerate() {
@@ -155,7 +155,6 @@ fn assign_slots(program: &Program, reprs: &[Repr]) -> (Vec<Slot>, Vec<usize>, Ve
             }
         }
     }
-    drop(place);
     (slots, f32_len, u8_len)
 }
 

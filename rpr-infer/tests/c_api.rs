@@ -43,7 +43,7 @@ fn header_is_up_to_date() {
     );
 }
 
-/// The static library next to this test binary's `deps` directory.
+/// Returns the static library in the parent of this test binary's `deps` directory.
 fn static_library() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let profile_dir = exe.parent()?.parent()?;

@@ -1,7 +1,7 @@
-//! A small hand-built network that covers the operations the zoo does not: dilation, average
-//! pooling with `ceil_mode` and padding, bilinear upsampling, BatchNorm that cannot be folded
-//! (after a concatenation), a pointwise conv that reads u8 activations in place, and base-3
-//! weight storage.
+//! A small hand-built network that covers what the zoo models do not. It has a dilated conv,
+//! average pooling with `ceil_mode` and padding, bilinear upsampling and a BatchNorm after a
+//! concatenation, which export cannot fold. It also has a pointwise conv that reads u8
+//! activations in place, and the tests store it with base-3 weights too.
 
 mod common;
 
@@ -12,6 +12,7 @@ use rpr_core::graph::{Conv2d, Model, Node, Op, Pool2d, INPUT};
 use rpr_core::quant::Bits;
 use rpr_infer::{Engine, Precision, Session, SessionOptions};
 
+#[allow(clippy::too_many_arguments)]
 fn conv(name: &str, input: &str, in_c: usize, out_c: usize, k: usize, stride: usize, pad: usize, dilation: usize) -> Node {
     let op = Op::Conv2d(Conv2d {
         in_channels: in_c,

@@ -32,7 +32,7 @@ pub enum TrainError {
          is the one saved after the previous epoch. Lower the learning rate and resume."
     )]
     Diverged { epoch: usize, step: usize, loss: f64 },
-    /// A quantized layer holds a value that is not `-s`, `0` or `+s`.
+    /// A quantized layer contains a value that is not `-s`, `0` or `+s`.
     #[error(
         "quantized layer `{layer}` has {count} weights off the allowed levels (first at flat \
          index {index}: {value}, scale {scale})"
@@ -54,8 +54,9 @@ pub enum TrainError {
     Checkpoint(#[from] rpr_core::checkpoint::CheckpointError),
     #[error(transparent)]
     Data(#[from] rpr_core::data::DataError),
+    /// Boxed because the graph error is large and would bloat every `Result`.
     #[error(transparent)]
-    Graph(#[from] rpr_core::graph::GraphError),
+    Graph(Box<rpr_core::graph::GraphError>),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -75,6 +76,12 @@ impl TrainError {
     pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> TrainError {
         let context = context.into();
         move |source| TrainError::Io { context, source }
+    }
+}
+
+impl From<rpr_core::graph::GraphError> for TrainError {
+    fn from(e: rpr_core::graph::GraphError) -> Self {
+        TrainError::Graph(Box::new(e))
     }
 }
 

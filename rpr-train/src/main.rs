@@ -65,7 +65,7 @@ struct DataArgs {
 impl DataArgs {
     fn load(&self) -> Result<DataSplits> {
         let augment = (self.augment_pad > 0 || !self.no_flip)
-            .then(|| Augment { pad: self.augment_pad, flip: !self.no_flip });
+            .then_some(Augment { pad: self.augment_pad, flip: !self.no_flip });
         let cfg = DataConfig {
             kind: self.dataset,
             data_dir: self.data_dir.clone(),

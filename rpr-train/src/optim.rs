@@ -42,11 +42,14 @@ impl OptimizerKind {
     }
 }
 
+/// Saved optimizer state: named state tensors and per-parameter step counts.
+pub type OptimizerState = (Vec<(String, Tensor)>, Vec<(String, i64)>);
+
 /// One optimized parameter with its state.
 struct Slot {
     key: String,
     param: Tensor,
-    /// f32 0/1 tensor of the parameter's shape; `None` = update everything.
+    /// f32 0/1 tensor of the parameter's shape, or `None` to update every entry.
     mask: Option<Tensor>,
     /// Momentum buffer (SGD) or first and second moments (Adam).
     state: Vec<Tensor>,
@@ -112,9 +115,9 @@ impl Optimizer {
         })
     }
 
-    /// State tensors for saving, as `(name, tensor)` with names
-    /// `{param}.{index}`, and the per-parameter step counts.
-    pub fn state(&self) -> (Vec<(String, Tensor)>, Vec<(String, i64)>) {
+    /// Returns the state for saving: tensors named `{param}.{index}` and the
+    /// per-parameter step counts.
+    pub fn state(&self) -> OptimizerState {
         let mut tensors = Vec::new();
         let mut steps = Vec::new();
         for slot in &self.slots {
@@ -126,8 +129,8 @@ impl Optimizer {
         (tensors, steps)
     }
 
-    /// Restores state saved by [`Optimizer::state`]; `lookup` returns the
-    /// saved tensor of a name, if any.
+    /// Restores state saved by [`Optimizer::state`]. The `lookup` closure
+    /// returns the saved tensor of a name, or `None` when it was not saved.
     pub fn restore(
         &mut self,
         steps: &[(String, i64)],

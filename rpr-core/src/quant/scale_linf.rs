@@ -1,11 +1,11 @@
-//! Exact L-infinity scales. Inputs are non-empty magnitudes in descending
-//! order with a positive maximum.
+//! Exact L-infinity scales. Inputs are non-empty magnitudes with a positive
+//! maximum, in descending order for the ternary search.
 
 /// Binary L-infinity optimum: `max(|a_i - s|)` is least halfway between the
 /// largest and the smallest magnitude.
 pub(super) fn binary(magnitudes: &[f64]) -> f64 {
-    let largest = magnitudes[0];
-    let smallest = magnitudes[magnitudes.len() - 1];
+    let largest = magnitudes.iter().copied().fold(0.0, f64::max);
+    let smallest = magnitudes.iter().copied().fold(f64::INFINITY, f64::min);
     0.5 * (largest + smallest)
 }
 

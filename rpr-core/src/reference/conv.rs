@@ -87,15 +87,14 @@ pub(super) fn conv2d(
         for g in 0..conv.groups {
             let group_input = &sample[g * in_per_group * h * w..(g + 1) * in_per_group * h * w];
             im2col(group_input, in_per_group, rows, cols, &mut columns);
-            for o in 0..out_per_group {
-                let channel = g * out_per_group + o;
-                let start = (b * conv.out_channels + channel) * pixels;
-                let acc = &mut out[start..start + pixels];
-                let weight_row = &weight[channel * taps..(channel + 1) * taps];
-                matvec_accumulate(weight_row, &columns, acc);
-                if let Some(bias) = bias {
-                    let value = bias[channel];
-                    acc.iter_mut().for_each(|a| *a += value);
+            let first = (b * conv.out_channels + g * out_per_group) * pixels;
+            let group_out = &mut out[first..first + out_per_group * pixels];
+            let group_weight = &weight[g * out_per_group * taps..(g + 1) * out_per_group * taps];
+            matmul_accumulate(group_weight, taps, &columns, group_out, pixels);
+            if let Some(bias) = bias {
+                for (o, row) in group_out.chunks_exact_mut(pixels).enumerate() {
+                    let value = bias[g * out_per_group + o];
+                    row.iter_mut().for_each(|a| *a += value);
                 }
             }
         }
@@ -134,42 +133,77 @@ fn im2col(input: &[f32], channels: usize, rows: Axis, cols: Axis, columns: &mut 
     }
 }
 
-/// Adds `weight_row . columns` to `acc`: `acc[p] += sum_t weight_row[t] * columns[t][p]`.
+/// Adds `weights x columns` to `out`, all row-major: `weights` is
+/// `rows x taps`, `columns` is `taps x pixels` and `out` is `rows x pixels`.
 ///
-/// Four taps are summed per pass over `acc`, which cuts the loop overhead
-/// that dominates in debug builds. The pixel loop stays innermost, so all
-/// slices are walked contiguously.
-fn matvec_accumulate(weight_row: &[f32], columns: &[f32], acc: &mut [f32]) {
-    let pixels = acc.len();
+/// Each pass over the pixels updates four output rows from four taps, which
+/// cuts the loop overhead that dominates in debug builds. The pixel loop
+/// stays innermost, so all slices are walked contiguously.
+fn matmul_accumulate(
+    weights: &[f32],
+    taps: usize,
+    columns: &[f32],
+    out: &mut [f32],
+    pixels: usize,
+) {
+    let rows = weights.len() / taps;
     let column = |tap: usize| &columns[tap * pixels..(tap + 1) * pixels];
-    let mut tap = 0;
-    while tap + 4 <= weight_row.len() {
-        let (w0, w1, w2, w3) = (
-            weight_row[tap],
-            weight_row[tap + 1],
-            weight_row[tap + 2],
-            weight_row[tap + 3],
-        );
-        let (c0, c1, c2, c3) = (
-            column(tap),
-            column(tap + 1),
-            column(tap + 2),
-            column(tap + 3),
-        );
-        let mut p = 0;
-        while p < pixels {
-            acc[p] += w0 * c0[p] + w1 * c1[p] + w2 * c2[p] + w3 * c3[p];
-            p += 1;
+    let mut row = 0;
+    while row + 4 <= rows {
+        let block = &mut out[row * pixels..(row + 4) * pixels];
+        let (out0, rest) = block.split_at_mut(pixels);
+        let (out1, rest) = rest.split_at_mut(pixels);
+        let (out2, out3) = rest.split_at_mut(pixels);
+        let w = |r: usize, t: usize| weights[(row + r) * taps + t];
+        let mut tap = 0;
+        while tap + 4 <= taps {
+            let (c0, c1, c2, c3) = (
+                column(tap),
+                column(tap + 1),
+                column(tap + 2),
+                column(tap + 3),
+            );
+            let w0 = [w(0, tap), w(0, tap + 1), w(0, tap + 2), w(0, tap + 3)];
+            let w1 = [w(1, tap), w(1, tap + 1), w(1, tap + 2), w(1, tap + 3)];
+            let w2 = [w(2, tap), w(2, tap + 1), w(2, tap + 2), w(2, tap + 3)];
+            let w3 = [w(3, tap), w(3, tap + 1), w(3, tap + 2), w(3, tap + 3)];
+            let mut p = 0;
+            while p < pixels {
+                let x = [c0[p], c1[p], c2[p], c3[p]];
+                out0[p] += w0[0] * x[0] + w0[1] * x[1] + w0[2] * x[2] + w0[3] * x[3];
+                out1[p] += w1[0] * x[0] + w1[1] * x[1] + w1[2] * x[2] + w1[3] * x[3];
+                out2[p] += w2[0] * x[0] + w2[1] * x[1] + w2[2] * x[2] + w2[3] * x[3];
+                out3[p] += w3[0] * x[0] + w3[1] * x[1] + w3[2] * x[2] + w3[3] * x[3];
+                p += 1;
+            }
+            tap += 4;
         }
-        tap += 4;
+        while tap < taps {
+            let c = column(tap);
+            let wt = [w(0, tap), w(1, tap), w(2, tap), w(3, tap)];
+            let mut p = 0;
+            while p < pixels {
+                out0[p] += wt[0] * c[p];
+                out1[p] += wt[1] * c[p];
+                out2[p] += wt[2] * c[p];
+                out3[p] += wt[3] * c[p];
+                p += 1;
+            }
+            tap += 1;
+        }
+        row += 4;
     }
-    while tap < weight_row.len() {
-        let (wv, c) = (weight_row[tap], column(tap));
-        let mut p = 0;
-        while p < pixels {
-            acc[p] += wv * c[p];
-            p += 1;
+    // Leftover rows, one tap at a time.
+    while row < rows {
+        let acc = &mut out[row * pixels..(row + 1) * pixels];
+        for tap in 0..taps {
+            let (wt, c) = (weights[row * taps + tap], column(tap));
+            let mut p = 0;
+            while p < pixels {
+                acc[p] += wt * c[p];
+                p += 1;
+            }
         }
-        tap += 1;
+        row += 1;
     }
 }

@@ -47,7 +47,7 @@ pub(super) fn concat(inputs: &[ArrayViewD<f32>]) -> ArrayD<f32> {
 /// Reshapes `[n, c, h, w]` to `[n, c * h * w]` in row-major order.
 pub(super) fn flatten(x: ArrayViewD<f32>) -> Array2<f32> {
     let n = x.shape()[0];
-    let features = x.len() / n.max(1);
+    let features: usize = x.shape()[1..].iter().product();
     let standard = x.as_standard_layout().into_owned();
     standard
         .into_shape_with_order((n, features))

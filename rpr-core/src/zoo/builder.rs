@@ -1,7 +1,8 @@
 //! Appends nodes to a model under construction and returns the name of each
 //! new output tensor, so architectures read like their PyTorch modules.
 
-use crate::graph::{Conv2d, Node, Op, Pool2d, INPUT};
+use super::ZooConfig;
+use crate::graph::{Conv2d, Model, Node, Op, Pool2d, INPUT};
 
 /// Nodes under construction. Each method returns the new node's name.
 pub(super) struct GraphBuilder {
@@ -13,9 +14,15 @@ impl GraphBuilder {
         GraphBuilder { nodes: Vec::new() }
     }
 
-    /// Consumes the builder, returning the nodes in insertion order.
-    pub(super) fn finish(self) -> Vec<Node> {
-        self.nodes
+    /// Wraps the nodes, in insertion order, into a model whose input has the
+    /// geometry of `cfg` and whose output is the tensor `output`.
+    pub(super) fn into_model(self, name: &str, cfg: &ZooConfig, output: String) -> Model {
+        Model {
+            name: name.to_string(),
+            input_shape: [cfg.input_channels, cfg.input_size, cfg.input_size],
+            nodes: self.nodes,
+            output,
+        }
     }
 
     fn push(&mut self, name: &str, inputs: &[&str], op: Op) -> String {

@@ -4,9 +4,14 @@
 //! BatchNorm `*.bn` with eps 1e-3, and ReLU. As in torchvision, the
 //! "5x5" branch (`branch3`) uses a 3x3 conv, and all max pools use
 //! `ceil_mode`. Dropout is the identity in eval mode, so it has no node.
+//!
+//! NOTE: in torchvision 0.28, pretrained GoogLeNet weights expect
+//! `transform_input=True`, which maps ImageNet-normalized inputs to the
+//! `(x - 0.5) / 0.5` normalization the weights were trained with. This graph
+//! has no node for that step, so callers feeding those weights must
+//! normalize with mean 0.5 and std 0.5 per channel instead.
 
 use super::builder::{ConvSpec, GraphBuilder};
-use super::resnet::finish;
 use super::ZooConfig;
 use crate::graph::Model;
 
@@ -89,7 +94,7 @@ pub(super) fn googlenet(cfg: &ZooConfig) -> Model {
 
     let features = STAGE5[1].out_channels();
     let output = g.classifier_head(&x, features, cfg.num_classes);
-    finish("googlenet", cfg, g, output)
+    g.into_model("googlenet", cfg, output)
 }
 
 /// Adds conv `{name}.conv`, BN `{name}.bn` and ReLU `{name}.relu`.

@@ -34,7 +34,7 @@ pub(super) fn cifar(name: &str, blocks: usize, cfg: &ZooConfig) -> Model {
         }
     }
     let output = g.classifier_head(&x, channels, cfg.num_classes);
-    finish(name, cfg, g, output)
+    g.into_model(name, cfg, output)
 }
 
 /// Builds torchvision's ResNet-18.
@@ -82,7 +82,7 @@ fn imagenet(name: &str, blocks: [usize; 4], kind: Block, cfg: &ZooConfig) -> Mod
         }
     }
     let output = g.classifier_head(&x, channels, cfg.num_classes);
-    finish(name, cfg, g, output)
+    g.into_model(name, cfg, output)
 }
 
 /// Two 3x3 convs with an identity or 1x1 projection shortcut.
@@ -163,13 +163,4 @@ fn shortcut(
     let projection = ConvSpec::same(in_channels, out_channels, 1, stride);
     let x = g.conv(&format!("{prefix}.downsample.0"), input, projection);
     g.batch_norm(&format!("{prefix}.downsample.1"), &x, out_channels, BN_EPS)
-}
-
-pub(super) fn finish(name: &str, cfg: &ZooConfig, g: GraphBuilder, output: String) -> Model {
-    Model {
-        name: name.to_string(),
-        input_shape: [cfg.input_channels, cfg.input_size, cfg.input_size],
-        nodes: g.finish(),
-        output,
-    }
 }

@@ -45,7 +45,7 @@ impl Default for OnnxOptions {
     }
 }
 
-/// What [`write_onnx`] wrote.
+/// Statistics of a file written by [`write_onnx`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OnnxSummary {
     pub path: PathBuf,

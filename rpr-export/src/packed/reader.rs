@@ -63,60 +63,60 @@ impl RprFile {
         Self::parse(Storage::from_vec(bytes))
     }
 
-    /// The exported model description, with BatchNorm folded where exact.
+    /// Returns the exported model description, with BatchNorm folded where exact.
     pub fn model(&self) -> &Model {
         &self.model
     }
 
-    /// Format version `(major, minor)` the file was written with.
+    /// Returns the format version `(major, minor)` the file was written with.
     pub fn version(&self) -> (u16, u16) {
         self.version
     }
 
-    /// Weight alphabet of the quantized layers.
+    /// Returns the weight alphabet of the quantized layers.
     pub fn bits(&self) -> Bits {
         self.quant.bits
     }
 
-    /// Weight quantization parameters.
+    /// Returns the weight quantization parameters.
     pub fn quantization(&self) -> &QuantInfo {
         &self.quant
     }
 
-    /// Program that wrote the file.
+    /// Returns the name and version of the program that wrote the file.
     pub fn producer(&self) -> &str {
         &self.producer
     }
 
-    /// The whole file.
+    /// Returns the bytes of the whole file.
     pub fn as_bytes(&self) -> &[u8] {
         self.storage.bytes()
     }
 
-    /// Tensor table, sorted by name.
+    /// Returns the tensor table, sorted by name.
     pub fn tensors(&self) -> impl Iterator<Item = &TensorInfo> {
         self.tensors.values()
     }
 
-    /// Table entry of tensor `name`.
+    /// Returns the table entry of tensor `name`.
     pub fn tensor_info(&self, name: &str) -> Result<&TensorInfo, FormatError> {
         self.tensors
             .get(name)
             .ok_or_else(|| FormatError::TensorNotFound { name: name.to_string() })
     }
 
-    /// Logical shape of tensor `name`.
+    /// Returns the logical shape of tensor `name`.
     pub fn tensor_shape(&self, name: &str) -> Result<&[usize], FormatError> {
         Ok(&self.tensor_info(name)?.shape)
     }
 
-    /// Raw payload bytes of tensor `name`.
+    /// Returns the raw payload bytes of tensor `name`.
     pub fn tensor_bytes(&self, name: &str) -> Result<&[u8], FormatError> {
         let info = self.tensor_info(name)?;
         Ok(&self.storage.bytes()[info.offset..info.offset + info.length])
     }
 
-    /// f32 values of tensor `name`, read in place.
+    /// Returns the f32 values of tensor `name`, read in place.
     pub fn tensor_f32(&self, name: &str) -> Result<&[f32], FormatError> {
         let info = self.tensor_info(name)?;
         if info.dtype != TensorDType::F32 {
@@ -134,7 +134,7 @@ impl RprFile {
         })
     }
 
-    /// Packed weight codes of tensor `name` as an `O x K` matrix view.
+    /// Returns the packed weight codes of tensor `name` as an `O x K` matrix view.
     pub fn packed(&self, name: &str) -> Result<PackedView<'_>, FormatError> {
         let info = self.tensor_info(name)?;
         let TensorDType::Packed(encoding) = info.dtype else {
@@ -152,22 +152,22 @@ impl RprFile {
         })
     }
 
-    /// Calibrated scale of activation tensor `tensor` (a node name or `input`).
+    /// Returns the calibrated scale of activation tensor `tensor` (a node name or `input`).
     pub fn activation_scale(&self, tensor: &str) -> Option<f32> {
         self.activations.get(tensor).map(|quant| quant.scale)
     }
 
-    /// Calibrated scale and signedness of activation tensor `tensor`.
+    /// Returns the calibrated scale and signedness of activation tensor `tensor`.
     pub fn activation_quant(&self, tensor: &str) -> Option<ActivationQuant> {
         self.activations.get(tensor).copied()
     }
 
-    /// All calibrated activations by tensor name.
+    /// Returns all calibrated activations by tensor name.
     pub fn activations(&self) -> &BTreeMap<String, ActivationQuant> {
         &self.activations
     }
 
-    /// How the activation scales were measured, if the file was calibrated.
+    /// Returns how the activation scales were measured, if the file was calibrated.
     pub fn calibration(&self) -> Option<&CalibrationInfo> {
         self.calibration.as_ref()
     }
@@ -236,8 +236,8 @@ fn read_preamble(bytes: &[u8]) -> Result<Preamble, FormatError> {
     if magic != MAGIC {
         return Err(FormatError::BadMagic { found: magic, expected: MAGIC });
     }
-    // The version comes before the preamble checksum: a later major version
-    // may lay the rest of the preamble out differently.
+    // The version is checked before the preamble checksum, because a later
+    // major version may lay out the rest of the preamble differently.
     let major = container::read_u16(bytes, 8);
     let minor = container::read_u16(bytes, 10);
     if major != FORMAT_MAJOR {

@@ -87,7 +87,7 @@ pub struct ActivationQuant {
     pub unsigned: bool,
 }
 
-/// How the activation scales were measured.
+/// Provenance of the activation scales.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CalibrationInfo {
     /// Number of images run through the float graph.

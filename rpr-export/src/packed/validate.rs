@@ -21,7 +21,7 @@ use super::error::FormatError;
 use super::reader::QuantInfo;
 use super::tensor::{TensorDType, TensorInfo};
 
-/// Checks that `tensors` holds exactly the parameters `model` needs, with the
+/// Checks that `tensors` contains exactly the parameters `model` needs, with the
 /// right shapes and storage types, and that packed weights match `quant`.
 pub(crate) fn tensors_match_model(
     model: &Model,

@@ -24,7 +24,7 @@ pub struct PackOptions {
     pub calibration: Option<ActivationCalibration>,
 }
 
-/// What [`write_rpr`] wrote.
+/// Statistics of a file written by [`write_rpr`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportSummary {
     pub path: PathBuf,
@@ -74,7 +74,7 @@ pub fn encode_rpr(checkpoint: &Checkpoint, opts: &PackOptions) -> Result<Vec<u8>
     let encoding = match (quant.bits, opts.ternary3) {
         (Bits::Binary, false) => Encoding::Binary,
         (Bits::Binary, true) => {
-            return Err(ExportError::Option("--ternary3 needs a ternary model, but quant.json says binary".into()))
+            return Err(ExportError::Option("--ternary3 needs a ternary model, but quant.json has binary weights".into()))
         }
         (Bits::Ternary, false) => Encoding::Ternary2,
         (Bits::Ternary, true) => Encoding::Ternary3,
@@ -85,7 +85,9 @@ pub fn encode_rpr(checkpoint: &Checkpoint, opts: &PackOptions) -> Result<Vec<u8>
 
 fn encode_folded(folded: &FoldedModel, quant: &QuantSpec, calibration: Option<&ActivationCalibration>) -> Vec<u8> {
     let mut header = proto::Header {
-        model_json: folded.model.to_json(),
+        // Compact JSON: `Model::to_json` pretty-prints, which triples the
+        // header of a small network.
+        model_json: serde_json::to_string(&folded.model).expect("a Model always serializes to JSON"),
         tensors: Vec::with_capacity(folded.tensors.len()),
         quantization: Some(quantization_message(quant)),
         calibration: calibration.map(|calibration| calibration_message(folded, calibration)),

@@ -10,8 +10,11 @@ pub(crate) fn sgemm_abt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &
     if m == 0 || n == 0 {
         return;
     }
-    assert!(a.len() >= m * k && b.len() >= n * k && ldc >= n && c.len() >= (m - 1) * ldc + n, "sgemm operand too short");
-    // SAFETY: the assert above shows that every element the strides address lies inside `a`,
+    assert!(a.len() >= m * k, "sgemm: a has {} values, needs {m} x {k}", a.len());
+    assert!(b.len() >= n * k, "sgemm: b has {} values, needs {n} x {k}", b.len());
+    assert!(ldc >= n, "sgemm: row stride {ldc} is below the {n} columns");
+    assert!(c.len() >= (m - 1) * ldc + n, "sgemm: c has {} values, too few for {m} rows", c.len());
+    // SAFETY: the asserts above show that every element the strides address lies inside `a`,
     // `b` and `c`, and `c` is borrowed mutably, so it aliases neither input.
     unsafe {
         matrixmultiply::sgemm(
@@ -72,7 +75,7 @@ pub(crate) fn float_conv(
     let result: Result<(), ()> = for_each_tile(tiling, widths, cols, &mut no_acc, out, |tile| {
         for g in 0..groups {
             let channels = ChannelRange { start: g * cg, len: cg };
-            im2col(input, geom, channels, k, tile.first_row, tile.cols, |v| v);
+            im2col(input, geom, channels, k, tile.first_row, tile.cols);
             let b = &weights.rows[g * og * k..(g + 1) * og * k];
             sgemm_abt(tile.rows, k, og, tile.cols, b, &mut tile.out[g * og..], o);
         }
@@ -92,7 +95,7 @@ pub(crate) fn float_conv(
 /// `out[n x o] = x[n x i] * weight^T + bias`, with `weight` row-major `[o x i]`.
 pub(crate) fn linear(x: &[f32], batch: usize, weight: &[f32], bias: &[f32], out: &mut [f32]) {
     let o = bias.len();
-    let i = if o == 0 { 0 } else { weight.len() / o };
+    let i = weight.len().checked_div(o).unwrap_or(0);
     sgemm_abt(batch, i, o, x, weight, out, o);
     for row in out.chunks_exact_mut(o) {
         for (y, &b) in row.iter_mut().zip(bias) {

@@ -35,7 +35,7 @@ impl ConvGeometry {
         self.kernel[0] * self.kernel[1] * channels
     }
 
-    /// True for a 1x1 convolution that reads every input pixel exactly once, in order.
+    /// Returns true for a 1x1, stride-1, unpadded convolution, whose im2col rows equal the input pixels.
     pub fn is_pointwise(&self) -> bool {
         self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [0, 0]
     }

@@ -11,17 +11,16 @@ pub(crate) struct ChannelRange {
 
 /// Writes im2col rows `first_row .. first_row + out.len() / row_len` of an NHWC batch.
 ///
-/// Row `p = (n * out_h + y) * out_w + x`. Each row holds `geom.k(channels.len)` values followed by
-/// zeros up to `row_len`, and padded input positions become `D::default()` (zero). `convert` maps
-/// each input value, so the same routine also quantizes f32 activations to u8.
-pub(crate) fn im2col<S: Copy, D: Copy + Default>(
-    input: &[S],
+/// Row `p = (n * out_h + y) * out_w + x`. Each row contains `geom.k(channels.len)` values followed by
+/// zeros up to `row_len`, and padded input positions become `T::default()` (zero). Each kernel tap
+/// copies `channels.len` contiguous values, because channels are the fastest NHWC axis.
+pub(crate) fn im2col<T: Copy + Default>(
+    input: &[T],
     geom: &ConvGeometry,
     channels: ChannelRange,
     row_len: usize,
     first_row: usize,
-    out: &mut [D],
-    convert: impl Fn(S) -> D,
+    out: &mut [T],
 ) {
     let c_total = geom.in_channels;
     let [kh, kw] = geom.kernel;
@@ -46,16 +45,14 @@ pub(crate) fn im2col<S: Copy, D: Copy + Default>(
                 let ix = (x * sw + kx * dw) as isize - pw as isize;
                 let dst = &mut row[(ky * kw + kx) * cg..][..cg];
                 if iy < 0 || ix < 0 || iy >= geom.in_h as isize || ix >= geom.in_w as isize {
-                    dst.fill(D::default());
+                    dst.fill(T::default());
                     continue;
                 }
                 let pixel = (iy as usize * geom.in_w + ix as usize) * c_total + channels.start;
-                for (d, &s) in dst.iter_mut().zip(&image[pixel..pixel + cg]) {
-                    *d = convert(s);
-                }
+                dst.copy_from_slice(&image[pixel..pixel + cg]);
             }
         }
-        row[k..].fill(D::default());
+        row[k..].fill(T::default());
     }
 }
 
@@ -63,7 +60,8 @@ pub(crate) fn im2col<S: Copy, D: Copy + Default>(
 mod tests {
     use super::*;
 
-    /// Direct definition: value of input channel `c` under kernel tap (ky, kx) for output (n, y, x).
+    /// Returns input channel `c` under kernel tap (ky, kx) for output (n, y, x), from the definition.
+    #[allow(clippy::too_many_arguments)]
     fn tap(input: &[i32], g: &ConvGeometry, n: usize, y: usize, x: usize, ky: usize, kx: usize, c: usize) -> i32 {
         let iy = (y * g.stride[0] + ky * g.dilation[0]) as isize - g.padding[0] as isize;
         let ix = (x * g.stride[1] + kx * g.dilation[1]) as isize - g.padding[1] as isize;
@@ -83,7 +81,7 @@ mod tests {
         let row_len = 32;
         let rows = n * g.out_pixels();
         let mut out = vec![-1; rows * row_len];
-        im2col(&input, &g, channels, row_len, 0, &mut out, |v| v);
+        im2col(&input, &g, channels, row_len, 0, &mut out);
 
         for p in 0..rows {
             let (b, y, x) = (p / g.out_pixels(), (p / g.out_w) % g.out_h, p % g.out_w);
@@ -102,12 +100,12 @@ mod tests {
     #[test]
     fn partial_rows_start_at_offset() {
         let g = ConvGeometry::new(2, [4, 4], [3, 3], [1, 1], [1, 1], [1, 1]).unwrap();
-        let input: Vec<i32> = (0..4 * 4 * 2).map(|v| v as i32).collect();
+        let input: Vec<i32> = (0..4 * 4 * 2).collect();
         let all = ChannelRange { start: 0, len: 2 };
         let mut whole = vec![0; 16 * 18];
-        im2col(&input, &g, all, 18, 0, &mut whole, |v| v);
+        im2col(&input, &g, all, 18, 0, &mut whole);
         let mut tail = vec![0; 5 * 18];
-        im2col(&input, &g, all, 18, 11, &mut tail, |v| v);
+        im2col(&input, &g, all, 18, 11, &mut tail);
         assert_eq!(&whole[11 * 18..], &tail[..]);
     }
 }

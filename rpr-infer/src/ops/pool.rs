@@ -26,7 +26,7 @@ impl PoolGeometry {
     }
 }
 
-/// Max pooling; padded positions never win. Every window holds at least one input position
+/// Max pooling; padded positions never win. Every window contains at least one input position
 /// because the output size follows PyTorch's rule that windows start inside the input or left
 /// padding.
 pub(crate) fn max_pool(input: &[f32], geom: &PoolGeometry, output: &mut [f32]) {

@@ -72,7 +72,7 @@ where
     E: Send,
     F: Fn(Tile<'_, A, C, O>) -> Result<(), E> + Sync,
 {
-    let rows = if widths.out == 0 { 0 } else { out.len() / widths.out };
+    let rows = out.len().checked_div(widths.out).unwrap_or(0);
     let mut remaining_out = out;
     let mut first_row = 0;
     while first_row < rows {

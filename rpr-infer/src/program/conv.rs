@@ -91,7 +91,7 @@ pub(crate) fn lower_batch_norm(file: &RprFile, node: &Node, channels: usize, eps
     let mut shift = Vec::with_capacity(channels);
     for c in 0..channels {
         let denominator = (var[c] + eps).sqrt();
-        if !(denominator > 0.0) {
+        if denominator.is_nan() || denominator <= 0.0 {
             return Err(EngineError::invalid(&node.name, format!("running_var[{c}] + eps = {} is not positive", var[c] + eps)));
         }
         let s = gamma[c] / denominator;

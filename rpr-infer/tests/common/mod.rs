@@ -89,7 +89,7 @@ fn random_codes(rng: &mut ChaCha8Rng, rows: usize, fan_in: usize, bits: Bits) ->
     let mut values = Vec::with_capacity(rows * fan_in);
     let mut word = 0u64;
     let mut left = 0;
-    for row in 0..rows {
+    for &scale in &scales {
         for _ in 0..fan_in {
             if left < bits_per_code {
                 word = rng.next_u64();
@@ -103,7 +103,7 @@ fn random_codes(rng: &mut ChaCha8Rng, rows: usize, fan_in: usize, bits: Bits) ->
                 (Bits::Ternary, 3) | (Bits::Binary, 1) => 1.0,
                 _ => 0.0,
             };
-            values.push(scales[row] * code);
+            values.push(scale * code);
         }
     }
     (values, scales)

@@ -91,7 +91,7 @@ impl Network {
                 })?;
                 let mut sum = first.shallow_clone();
                 for x in rest {
-                    sum = sum.f_add(*x).map_err(wrap)?;
+                    sum = sum.f_add(x).map_err(wrap)?;
                 }
                 Ok(sum)
             }

@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use clap::ValueEnum;
 use rpr_core::data::{self, Dataset, Normalization, Split};
 
-/// Test sets the CLI knows.
+/// Test sets that the CLI can load.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub(crate) enum DatasetArg {
     FashionMnist,
