@@ -7,8 +7,8 @@
 //! `k = 9 * input channels`).
 //!
 //! ```text
-//! cargo bench -p rpr-benches --bench kernels
-//! cargo bench -p rpr-benches --bench kernels -- 'ternary_u8/1024'
+//! cargo bench -p rpr-benches --no-default-features --bench kernels
+//! cargo bench -p rpr-benches --no-default-features --bench kernels -- 'ternary_u8/1024'
 //! ```
 
 use std::hint::black_box;

@@ -30,7 +30,7 @@ pub enum CompareError {
     Option(String),
 }
 
-/// What to run.
+/// Settings of a comparison run.
 #[derive(Clone, Debug)]
 pub struct CompareOptions {
     pub networks: Vec<NetworkSpec>,
@@ -78,6 +78,15 @@ impl Target {
     /// tract runs on the calling thread only, so it gets a 1-thread row alone.
     fn single_threaded(self) -> bool {
         matches!(self, Target::TractFloat | Target::TractQdq)
+    }
+
+    /// Tells whether this build contains the engine (cargo features `libtorch` and `tract`).
+    fn compiled_in(self) -> bool {
+        match self {
+            Target::Torch => cfg!(feature = "libtorch"),
+            Target::TractFloat | Target::TractQdq => cfg!(feature = "tract"),
+            _ => true,
+        }
     }
 
     fn is_ort(self) -> bool {
@@ -134,6 +143,10 @@ pub fn run_comparison(options: &CompareOptions) -> Result<Report, CompareError> 
 fn measure_network(net: &PreparedNetwork, options: &CompareOptions) -> Result<(NetworkReport, Option<String>), CompareError> {
     let mut slots = Vec::new();
     for target in Target::ALL {
+        if !target.compiled_in() {
+            tracing::warn!(engine = target.names().0, "skipped: built without its cargo feature");
+            continue;
+        }
         if target.is_ort() && options.ort.is_none() {
             continue;
         }
@@ -242,8 +255,6 @@ fn make_backend(
     batch: usize,
     int8_layers: &mut Option<(usize, usize)>,
 ) -> Result<Option<Box<dyn Backend>>, BackendError> {
-    let [c, h, w] = net.spec.input;
-    let _ = (c, h, w);
     Ok(match target {
         Target::RprInt8 | Target::RprF32 => {
             let precision = if target == Target::RprInt8 { Precision::Int8 } else { Precision::F32 };

@@ -429,3 +429,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn pack_accepts_strided_views() {
+    let mut state = 8u64;
+    let codes = random_codes(&mut state, 40, 6, Encoding::Ternary2);
+    let transposed = codes.t();
+    for encoding in [Encoding::Ternary2, Encoding::Ternary3] {
+        let strided = pack(transposed, encoding).unwrap();
+        let contiguous = pack(transposed.as_standard_layout().view(), encoding).unwrap();
+        assert_eq!(strided, contiguous, "{encoding}");
+    }
+}

@@ -3,8 +3,8 @@
 //!
 //! The range of a tensor is max |x| over all images, or the given percentile
 //! of |x|. A tensor that is never negative (after ReLU, for example) is
-//! quantized as u8 with zero point 0 and `scale = range / 255`; any other as
-//! int8 with `scale = range / 127`.
+//! quantized as u8 with zero point 0 and `scale = range / 255`. Any other
+//! tensor is int8 with `scale = range / 127`.
 
 use std::collections::BTreeMap;
 

@@ -79,25 +79,17 @@ fn run_checker(path: &Path, images: &Array4<f32>) -> Option<Vec<f32>> {
 fn check_against_reference(checkpoint: &Checkpoint, opts: &OnnxOptions, batch: usize, label: &str) -> u64 {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.onnx");
-    let t0 = std::time::Instant::now();
     let summary = write_onnx(checkpoint, opts, &path).unwrap();
-    eprintln!("TIMING write {:?}", t0.elapsed());
     let images = random_images(batch, checkpoint.model.input_shape, 41);
-    let t0 = std::time::Instant::now();
     let expected = rpr_core::reference::run(&checkpoint.model, &checkpoint.tensors, images.view()).unwrap();
     let expected = expected.as_slice().unwrap();
-    eprintln!("TIMING reference {:?}", t0.elapsed());
 
-    let t0 = std::time::Instant::now();
     let checked = run_checker(&path, &images);
-    eprintln!("TIMING checker {:?}", t0.elapsed());
     if let Some(logits) = checked {
         let (diff, scale) = max_diff(&logits, expected);
         assert!(diff <= TOLERANCE * scale, "{label} in ONNX Runtime: max diff {diff}, max |logit| {scale}");
     }
-    let t0 = std::time::Instant::now();
     let (diff, scale) = max_diff(&run_tract(&path, &images), expected);
-    eprintln!("TIMING tract {:?}", t0.elapsed());
     assert!(diff <= TOLERANCE * scale, "{label} in tract: max diff {diff}, max |logit| {scale}");
     summary.file_bytes
 }
@@ -114,9 +106,7 @@ fn resnet20_matches_reference() {
 
 #[test]
 fn resnet18_matches_reference() {
-    let t0 = std::time::Instant::now();
     let checkpoint = zoo_checkpoint("resnet18", &cifar(32), Some(Bits::Ternary), 2);
-    eprintln!("TIMING checkpoint {:?}", t0.elapsed());
     check_against_reference(&checkpoint, &OnnxOptions::default(), 1, "resnet18");
 }
 

@@ -14,8 +14,8 @@ pub enum EngineError {
     Graph(Box<rpr_core::graph::GraphError>),
 
     /// A node uses an operation or hyperparameter the engine does not implement.
-    #[error("node `{node}`: unsupported {what}; re-export the model without it")]
-    Unsupported { node: String, what: String },
+    #[error("node `{node}`: unsupported {feature}; re-export the model without it")]
+    Unsupported { node: String, feature: String },
 
     /// A tensor a node needs is absent from the file.
     #[error("node `{node}`: tensor `{tensor}` is missing from the model file")]
@@ -25,7 +25,7 @@ pub enum EngineError {
     #[error("node `{node}`: tensor `{tensor}` has {found}, expected {expected}")]
     TensorShape { node: String, tensor: String, expected: String, found: String },
 
-    /// A tensor or hyperparameter holds a value the engine cannot use (NaN, zero scale, ...).
+    /// A tensor or hyperparameter contains a value the engine cannot use (NaN, zero scale, ...).
     #[error("node `{node}`: {message}")]
     InvalidValue { node: String, message: String },
 
@@ -47,8 +47,8 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    pub(crate) fn unsupported(node: &str, what: impl Into<String>) -> Self {
-        Self::Unsupported { node: node.to_owned(), what: what.into() }
+    pub(crate) fn unsupported(node: &str, feature: impl Into<String>) -> Self {
+        Self::Unsupported { node: node.to_owned(), feature: feature.into() }
     }
 
     pub(crate) fn invalid(node: &str, message: impl Into<String>) -> Self {

@@ -18,7 +18,7 @@ fn logits(engine: &Engine, isa: Isa, precision: Precision, images: &ndarray::Arr
 #[test]
 fn int8_logits_equal_across_isas() {
     for bits in [Bits::Ternary, Bits::Binary] {
-        let fixture = common::fixture("resnet20", 1, 16, bits, 21);
+        let fixture = common::fixture("resnet20", 1, 8, bits, 21);
         let engine = Engine::from_bytes(fixture.bytes).expect("engine");
         let mut rng = ChaCha8Rng::seed_from_u64(22);
         let images = common::random_images(&mut rng, 2, engine.input_shape());
@@ -36,7 +36,7 @@ fn int8_logits_equal_across_isas() {
 
 #[test]
 fn f32_logits_close_across_isas() {
-    let fixture = common::fixture("resnet20", 1, 16, Bits::Ternary, 23);
+    let fixture = common::fixture("resnet20", 1, 8, Bits::Ternary, 23);
     let engine = Engine::from_bytes(fixture.bytes).expect("engine");
     let mut rng = ChaCha8Rng::seed_from_u64(24);
     let images = common::random_images(&mut rng, 2, engine.input_shape());

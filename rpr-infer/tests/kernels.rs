@@ -357,6 +357,22 @@ mod errors {
     }
 
     #[test]
+    fn binary_weight_padding_rejected() {
+        // k = 40: bits 40..64 of each row are padding and must be clear.
+        let mut w = packed(&random_codes(&mut rng(4), 2, 40, true), true);
+        let row_bytes = 8;
+        w.data[row_bytes + 5] |= 1 << 3;
+        for v in runnable() {
+            let err = match v.kernel {
+                AnyKernel::BinaryB1(f) => f(&[0u32; 2], 1, &w.view(), &mut [0; 2], 2).unwrap_err(),
+                AnyKernel::BinaryU8(f) => f(&[0u8; 64], 1, &w.view(), &mut [0; 2], 2).unwrap_err(),
+                _ => continue,
+            };
+            assert_eq!(err, KernelError::WeightPadding { row: 1, bit: 43, k: 40 }, "{}", v.name);
+        }
+    }
+
+    #[test]
     fn truncated_weights_rejected() {
         let w = ternary(2, 40);
         let mut view = w.view();

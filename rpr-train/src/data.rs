@@ -110,6 +110,9 @@ pub struct DataSplits {
 
 impl DataSplits {
     /// Loads both splits and applies the subset options.
+    ///
+    /// NOTE: only Fashion-MNIST has been trained on through this function;
+    /// the MNIST, CIFAR-10 and image-folder branches are untested here.
     pub fn load(cfg: &DataConfig) -> Result<Self> {
         let (train, test, normalization) = match cfg.kind {
             DatasetKind::FashionMnist => {

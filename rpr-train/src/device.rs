@@ -9,17 +9,19 @@ use crate::error::TrainError;
 /// Device requested on the command line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum DeviceChoice {
-    /// Always the CPU. Runs are bit-reproducible here.
+    /// The CPU, where a rerun with the same seed and thread count gives the same weights.
     #[default]
     Cpu,
     /// The first CUDA device; an error if there is none.
     Cuda,
-    /// CUDA if libtorch sees a GPU, otherwise the CPU.
+    /// CUDA if libtorch detects a GPU, otherwise the CPU.
     Auto,
 }
 
 impl DeviceChoice {
     /// Resolves the choice to a libtorch device.
+    ///
+    /// NOTE: training has only run on the CPU; the CUDA path is untested.
     pub fn resolve(self) -> Result<Device, TrainError> {
         match self {
             DeviceChoice::Cpu => Ok(Device::Cpu),

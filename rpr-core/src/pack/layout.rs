@@ -59,9 +59,10 @@ impl Encoding {
 
     /// Returns whether `code` is in the alphabet.
     pub(crate) fn accepts(self, code: i8) -> bool {
+        // One comparison each, with no short-circuit branch on random codes.
         match self {
-            Encoding::Binary => code == 1 || code == -1,
-            Encoding::Ternary2 | Encoding::Ternary3 => (-1..=1).contains(&code),
+            Encoding::Binary => code.unsigned_abs() == 1,
+            Encoding::Ternary2 | Encoding::Ternary3 => code.unsigned_abs() <= 1,
         }
     }
 }

@@ -175,14 +175,15 @@ pub fn pack(codes: ArrayView2<i8>, encoding: Encoding) -> Result<PackedMatrix, P
     let mut data = vec![0u8; rows * bytes];
     let mut row_codes = Vec::with_capacity(k);
     for r in 0..rows {
-        row_codes.clear();
-        row_codes.extend(codes.row(r).iter().copied());
-        encode_row(
-            encoding,
-            r,
-            &row_codes,
-            &mut data[r * bytes..(r + 1) * bytes],
-        )?;
+        let out = &mut data[r * bytes..(r + 1) * bytes];
+        let row = codes.row(r);
+        if let Some(contiguous) = row.to_slice() {
+            encode_row(encoding, r, contiguous, out)?;
+        } else {
+            row_codes.clear();
+            row_codes.extend(row.iter().copied());
+            encode_row(encoding, r, &row_codes, out)?;
+        }
     }
     Ok(PackedMatrix {
         encoding,

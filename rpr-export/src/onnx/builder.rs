@@ -85,7 +85,7 @@ pub(crate) fn attr_string(name: &str, value: &str) -> AttributeProto {
     attr
 }
 
-/// A float tensor value with a symbolic batch axis `N` followed by `dims`.
+/// Builds a float tensor value with a symbolic batch axis `N` followed by `dims`.
 pub(crate) fn batched_value(name: &str, dims: &[usize]) -> ValueInfoProto {
     let mut batch = Dimension::new();
     batch.value = Some(dimension::Value::DimParam("N".to_string()));

@@ -9,7 +9,7 @@ use super::lower::{Lowered, Param};
 use crate::error::ExportError;
 use crate::packed::ActivationQuant;
 
-/// How weights of quantized layers are stored.
+/// Storage type of the weights of quantized layers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WeightStorage {
     /// int8 codes followed by a per-channel `DequantizeLinear` (axis 0).

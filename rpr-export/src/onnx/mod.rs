@@ -56,9 +56,9 @@ pub struct OnnxSummary {
 
 /// Builds the serialized ONNX model of `checkpoint`.
 pub fn encode_onnx(checkpoint: &Checkpoint, opts: &OnnxOptions) -> Result<Vec<u8>, ExportError> {
-    Ok(build_model(checkpoint, opts)?
+    build_model(checkpoint, opts)?
         .write_to_bytes()
-        .map_err(|error| ExportError::Option(format!("failed to serialize the ONNX model: {error}")))?)
+        .map_err(|error| ExportError::Option(format!("failed to serialize the ONNX model: {error}")))
 }
 
 /// Validates `checkpoint` and writes its ONNX graph to `out` atomically, so

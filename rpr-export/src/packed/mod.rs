@@ -4,7 +4,7 @@
 //! Layout: a 32-byte preamble (magic, version, header length and checksums),
 //! a prost-encoded header (model description, tensor table, quantization,
 //! activation calibration), then tensor payloads at 64-byte aligned offsets,
-//! each with its own CRC-32. See `docs/FORMAT-container.md`.
+//! each with its own CRC-32. See `docs/FORMAT.md`.
 
 mod container;
 mod error;

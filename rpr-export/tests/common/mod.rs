@@ -83,7 +83,7 @@ fn random_quantized(
     (ArrayD::from_shape_vec(weight.raw_dim(), values).unwrap(), scales)
 }
 
-/// A zoo architecture with random weights.
+/// Builds a zoo architecture with random weights.
 pub fn zoo_checkpoint(arch: &str, cfg: &ZooConfig, bits: Option<Bits>, seed: u64) -> Checkpoint {
     let model = zoo::build(arch, cfg).unwrap();
     random_checkpoint(model, bits, Granularity::PerChannel, seed)
@@ -142,7 +142,7 @@ pub fn tiny_model() -> Model {
     }
 }
 
-/// Seeded normal-ish images `[n, c, h, w]` in roughly [-2, 2].
+/// Builds seeded images `[n, c, h, w]` with values uniform in [-2, 2).
 pub fn random_images(n: usize, shape: [usize; 3], seed: u64) -> Array4<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     Array4::from_shape_fn((n, shape[0], shape[1], shape[2]), |_| rng.gen_range(-2.0..2.0))

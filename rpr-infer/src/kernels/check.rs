@@ -9,8 +9,8 @@ use rpr_core::pack::{padded_k, Encoding, PackedView, GROUP};
 
 use super::KernelError;
 
-/// Longest reduction whose `u8 x ternary` sum always fits in an `i32`:
-/// `255 * MAX_K < 2^31`.
+/// Maximum reduction length `k`, chosen so that a sum of `k` products of a
+/// `u8` and a code in {-1, 0, +1} fits in an `i32`: `255 * MAX_K < 2^31`.
 pub const MAX_K: usize = 1 << 23;
 
 /// Geometry of one checked GEMM call.

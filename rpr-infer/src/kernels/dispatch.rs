@@ -11,7 +11,7 @@ use super::{scalar, Isa};
 /// the detected set instead, so a stale setting never stops inference.
 pub const KERNEL_ENV: &str = "RPR_INFER_KERNEL";
 
-/// The kernel set for `isa`, or `None` when this CPU or build lacks it.
+/// Returns the kernel set for `isa`, or `None` when this CPU or build lacks it.
 pub fn kernel_set(isa: Isa) -> Option<KernelSet> {
     match isa {
         Isa::Scalar => Some(scalar::set()),
@@ -26,8 +26,8 @@ pub fn kernel_set(isa: Isa) -> Option<KernelSet> {
     }
 }
 
-/// Every kernel compiled for this architecture, with its availability on
-/// this CPU. The scalar kernels come first.
+/// Lists every kernel compiled for this architecture, with its availability
+/// on this CPU. The scalar kernels come first.
 pub fn variants() -> Vec<KernelVariant> {
     let mut all = scalar::variants();
     #[cfg(target_arch = "x86_64")]
@@ -37,8 +37,8 @@ pub fn variants() -> Vec<KernelVariant> {
     all
 }
 
-/// The fastest kernel set this CPU supports, detected on the first call and
-/// cached. `RPR_INFER_KERNEL` overrides the choice (see [`KERNEL_ENV`]).
+/// Returns the fastest kernel set this CPU supports, detected on the first
+/// call and cached. `RPR_INFER_KERNEL` overrides the choice (see [`KERNEL_ENV`]).
 pub fn kernels() -> &'static KernelSet {
     static SET: OnceLock<KernelSet> = OnceLock::new();
     SET.get_or_init(|| {

@@ -11,21 +11,21 @@ pub enum KernelError {
         expected: Encoding,
         actual: Encoding,
     },
-    #[error("packed weights hold {actual} bytes, expected {expected} for {rows} rows of k = {k}")]
+    #[error("packed weights have {actual} bytes, expected {expected} for {rows} rows of k = {k}")]
     WeightLength {
         rows: usize,
         k: usize,
         expected: usize,
         actual: usize,
     },
-    #[error("activations hold {actual} elements, expected {expected} ({p} rows of {row_len})")]
+    #[error("activations have {actual} elements, expected {expected} ({p} rows of {row_len})")]
     ActivationLength {
         p: usize,
         row_len: usize,
         expected: usize,
         actual: usize,
     },
-    #[error("output holds {actual} elements, expected at least {expected} ({p} rows of {o} outputs with row stride {stride})")]
+    #[error("output has {actual} elements, expected at least {expected} ({p} rows of {o} outputs with row stride {stride})")]
     OutputLength {
         p: usize,
         o: usize,

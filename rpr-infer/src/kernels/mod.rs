@@ -1,7 +1,7 @@
 //! GEMM kernels over packed binary and ternary weights.
 //!
 //! Every kernel computes `out[i][j] = sum_k code[j][k] * a[i][k]`, where `a`
-//! holds `p` im2col rows padded with zeros to `kp = padded_k(k)` columns and
+//! contains `p` im2col rows padded with zeros to `kp = padded_k(k)` columns and
 //! the codes come from a [`PackedView`](rpr_core::pack::PackedView) in the
 //! layout of `rpr_core::pack`. The portable kernels in `scalar` are the
 //! oracle; each SIMD kernel returns bit-identical integers (the `f32` kernels

@@ -5,7 +5,7 @@ use rpr_core::pack::PackedView;
 use super::{Isa, KernelError};
 
 /// A GEMM over im2col rows: `out[i * o + j] = sum_k code[j][k] * a[i][k]` for
-/// `i < p` and `j < o = w.rows`. `a` holds `p` rows of the padded reduction
+/// `i < p` and `j < o = w.rows`. `a` contains `p` rows of the padded reduction
 /// length (elements for `u8`/`f32`, `u32` words for 1-bit activations).
 pub type GemmFn<A, T> =
     fn(a: &[A], p: usize, w: &PackedView<'_>, out: &mut [T]) -> Result<(), KernelError>;

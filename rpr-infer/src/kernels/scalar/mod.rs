@@ -74,7 +74,7 @@ gemm_entry!(
     infallible(float::scalar_binary_f32_1x1)
 );
 
-/// The portable set, available everywhere.
+/// Builds the portable set, which every CPU supports.
 pub(crate) fn set() -> KernelSet {
     KernelSet {
         isa: Isa::Scalar,

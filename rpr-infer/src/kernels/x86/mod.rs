@@ -181,7 +181,7 @@ gemm_entry!(
 /// The AVX2 set. `ternary_u8` uses the `vpmaddubsw` kernel: on 1024^3 it
 /// ran at 57 GMAC/s against 42 for the add/sub kernel before that kernel
 /// cached its masks (AMD EPYC Zen 4, one core, `cargo bench -p rpr-benches
-/// --bench kernels`). The add/sub kernel stays available as a variant.
+/// --no-default-features --bench kernels`). The add/sub kernel stays available as a variant.
 pub(crate) fn avx2_set() -> Option<KernelSet> {
     Avx2::try_new()?;
     Some(KernelSet {

@@ -60,7 +60,7 @@ fn hsum8_epi64(v: &[__m512i; 8]) -> __m512i {
     let s45 = _mm512_add_epi64(_mm512_unpacklo_epi64(v[4], v[5]), _mm512_unpackhi_epi64(v[4], v[5]));
     let s67 = _mm512_add_epi64(_mm512_unpacklo_epi64(v[6], v[7]), _mm512_unpackhi_epi64(v[6], v[7]));
     // Level 2: 0x88 picks blocks (0, 2) of each operand and 0xDD blocks
-    // (1, 3), so s0123 holds [v0, v1] over blocks 0-1, then over blocks 2-3,
+    // (1, 3), so s0123 contains [v0, v1] over blocks 0-1, then over blocks 2-3,
     // then [v2, v3] likewise.
     let s0123 = _mm512_add_epi64(
         _mm512_shuffle_i64x2::<0x88>(s01, s23),

@@ -56,7 +56,7 @@ unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u8, w: *const
         let mut plus = [0u64; N];
         let mut minus = [0u64; N];
         for j in 0..N {
-            // SAFETY: row `j` holds `words` u32 words per plane; a full chunk
+            // SAFETY: row `j` contains `words` u32 words per plane; a full chunk
             // reads 2 words and the tail chunk 1 word of each plane.
             unsafe {
                 let row = w.add(j * d.row_bytes);
