@@ -57,7 +57,7 @@ impl Backend for TractBackend {
         let values: Vec<f32> = input.iter().copied().collect();
         let tensor = Tensor::from_shape(&self.shape, &values).map_err(|error| run_error(format!("{error:#}")))?;
         let outputs = self.plan.run(tvec!(tensor.into())).map_err(|error| run_error(format!("{error:#}")))?;
-        let logits = outputs[0].to_array_view::<f32>().map_err(|error| run_error(format!("{error:#}")))?;
+        let logits = outputs[0].to_plain_array_view::<f32>().map_err(|error| run_error(format!("{error:#}")))?;
         let dims = logits.shape().to_vec();
         if dims.len() != 2 {
             return Err(run_error(format!("output has shape {dims:?}, expected [batch, classes]")));
