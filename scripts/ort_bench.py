@@ -37,7 +37,7 @@ def load_input(path, shape):
     values = np.fromfile(path, dtype="<f4")
     expected = int(np.prod(shape))
     if values.size != expected:
-        raise ValueError(f"input file {path} holds {values.size} floats, expected {expected} for shape {shape}")
+        raise ValueError(f"input file {path} contains {values.size} floats, expected {expected} for shape {shape}")
     return values.reshape(shape)
 
 

@@ -130,7 +130,8 @@ fn newer_major_version_names_both_versions() {
     let error = RprFile::from_bytes(bytes).unwrap_err();
     assert!(matches!(error, FormatError::UnsupportedVersion { file_major: 2, file_minor: 3, .. }), "{error}");
     let message = error.to_string();
-    assert!(message.contains("2.3") && message.contains("1.0"), "{message}");
+    assert!(message.contains("2.3"), "{message}");
+    assert!(message.contains("1.0"), "{message}");
 }
 
 #[test]
@@ -154,7 +155,8 @@ fn unknown_required_section_is_rejected() {
     };
     let valid = valid_file();
     let error = error_of(with_header(&valid, section(true)));
-    assert!(error.contains("sparse_weights") && error.contains("1.0"), "{error}");
+    assert!(error.contains("sparse_weights"), "{error}");
+    assert!(error.contains("1.0"), "{error}");
     // An optional section from a newer writer is skipped.
     assert!(RprFile::from_bytes(with_header(&valid, section(false))).is_ok());
 }
@@ -165,7 +167,8 @@ fn oversized_header_length_is_rejected() {
     let crc = u32::from_le_bytes(bytes[16..20].try_into().unwrap());
     seal_preamble(&mut bytes, u32::MAX as usize, crc);
     let error = error_of(bytes);
-    assert!(error.contains("preamble") && error.contains("exceeds the limit"), "{error}");
+    assert!(error.contains("preamble"), "{error}");
+    assert!(error.contains("exceeds the limit"), "{error}");
 }
 
 #[test]
@@ -238,5 +241,6 @@ fn packed_padding_bits_are_rejected() {
         h.tensors.iter_mut().find(|e| e.name == "block.conv1.weight").unwrap().crc32 = crc;
     });
     let error = error_of(rebuilt);
-    assert!(error.contains("block.conv1.weight") && error.contains("invalid packed codes"), "{error}");
+    assert!(error.contains("block.conv1.weight"), "{error}");
+    assert!(error.contains("invalid packed codes"), "{error}");
 }

@@ -130,7 +130,8 @@ fn float_tensors_copied_bit_for_bit() {
         let stored = f32_tensor(&file, name);
         let original = &checkpoint.tensors[name];
         let same_bits = stored.iter().zip(original.iter()).all(|(a, b)| a.to_bits() == b.to_bits());
-        assert!(same_bits && stored.shape() == original.shape(), "{name} differs from the checkpoint");
+        assert!(same_bits, "{name} differs from the checkpoint");
+        assert_eq!(stored.shape(), original.shape(), "{name} has another shape than in the checkpoint");
     }
 }
 

@@ -46,12 +46,12 @@ impl Engine {
         Ok(Self { inner: Arc::new(EngineInner { file, program }) })
     }
 
-    /// The model description (BatchNorm already folded by the exporter).
+    /// Returns the model description, with BatchNorm already folded by the exporter.
     pub fn model(&self) -> &Model {
         self.inner.file.model()
     }
 
-    /// The underlying file.
+    /// Returns the underlying `.rpr` file.
     pub fn file(&self) -> &RprFile {
         &self.inner.file
     }

@@ -124,7 +124,7 @@ impl Session {
         self.threads
     }
 
-    /// The kernels this session calls.
+    /// Returns the kernel set this session calls.
     pub fn kernels(&self) -> &KernelSet {
         &self.kernels
     }

@@ -44,7 +44,7 @@ pub struct OrtResult {
 }
 
 impl OrtResult {
-    /// The logits as an array, or `None` when the script returned none or ragged rows.
+    /// Returns the logits as an array, or `None` when the script returned none or ragged rows.
     pub fn logits(&self) -> Option<Array2<f32>> {
         let rows = self.output.as_ref()?;
         let classes = rows.first()?.len();
