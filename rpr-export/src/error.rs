@@ -59,6 +59,9 @@ pub enum ExportError {
     #[error("calibration failed: {0}")]
     Calibration(String),
 
+    #[error("{field} = {value} is too large for the .rpr format, which has 32-bit sizes and decoded headers of at most 64 MiB")]
+    TooLarge { field: String, value: usize },
+
     #[error("invalid export option: {0}")]
     Option(String),
 

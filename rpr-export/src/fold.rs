@@ -96,7 +96,7 @@ pub fn fold(model: &Model, tensors: &Tensors, quant: &QuantSpec, encoding: Encod
                 fold_conv(&node.name, conv, affine, tensors, quant, encoding, &mut out)?;
             }
             Op::Linear { in_features, out_features, bias } => {
-                // Linear layers stay f32 in format 1.x; a quantized one stores
+                // Linear layers stay f32 in format 2.x; a quantized one stores
                 // its effective weights `scale * code`, which are exact in f32.
                 let weight = get(tensors, &format!("{}.weight", node.name), &[*out_features, *in_features])?;
                 out.push(f32_tensor(format!("{}.weight", node.name), weight));

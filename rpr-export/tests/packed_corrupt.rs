@@ -7,7 +7,7 @@ use prost::Message;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rpr_core::quant::{Bits, Granularity};
-use rpr_export::packed::proto::{self, Header};
+use rpr_export::packed::proto::{self, node, Header};
 use rpr_export::packed::{encode_rpr, FormatError, PackOptions, RprFile, ALIGN, PREAMBLE_LEN};
 
 use common::{random_checkpoint, tiny_model};
@@ -17,12 +17,20 @@ fn valid_file() -> Vec<u8> {
     encode_rpr(&checkpoint, &PackOptions::default()).unwrap()
 }
 
+fn read_u32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
+}
+
+/// Length of the stored (compressed) header.
 fn header_len(bytes: &[u8]) -> usize {
-    u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize
+    read_u32(bytes, 12) as usize
 }
 
 fn decode_header(bytes: &[u8]) -> Header {
-    Header::decode(&bytes[PREAMBLE_LEN..PREAMBLE_LEN + header_len(bytes)]).unwrap()
+    let stored = &bytes[PREAMBLE_LEN..PREAMBLE_LEN + header_len(bytes)];
+    let decoded = miniz_oxide::inflate::decompress_to_vec(stored).unwrap();
+    assert_eq!(decoded.len(), read_u32(bytes, 28) as usize, "decoded length in the preamble");
+    Header::decode(decoded.as_slice()).unwrap()
 }
 
 fn align(offset: usize) -> usize {
@@ -30,40 +38,36 @@ fn align(offset: usize) -> usize {
 }
 
 /// Rewrites the preamble's length and checksum fields for `bytes`.
-fn seal_preamble(bytes: &mut [u8], header_len: usize, header_crc: u32) {
+fn seal_preamble(bytes: &mut [u8], header_len: usize, decoded_len: u32, header_crc: u32) {
     bytes[12..16].copy_from_slice(&(header_len as u32).to_le_bytes());
     bytes[16..20].copy_from_slice(&header_crc.to_le_bytes());
     let file_len = bytes.len() as u64;
     bytes[20..28].copy_from_slice(&file_len.to_le_bytes());
-    let crc = crc32fast::hash(&bytes[0..28]);
-    bytes[28..32].copy_from_slice(&crc.to_le_bytes());
+    bytes[28..32].copy_from_slice(&decoded_len.to_le_bytes());
+    let crc = crc32fast::hash(&bytes[0..32]);
+    bytes[32..36].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// Applies `mutate` to the header and rebuilds the file with valid
-/// checksums, moving the payloads (and their offsets) if the header grows.
-fn with_header(bytes: &[u8], mutate: impl Fn(&mut Header)) -> Vec<u8> {
+/// Replaces the stored header by `stored` and rebuilds the file with valid
+/// checksums, moving the payload region to the new aligned start.
+fn with_stored_header(bytes: &[u8], stored: &[u8], decoded_len: u32) -> Vec<u8> {
     let old_start = align(PREAMBLE_LEN + header_len(bytes));
-    let original = decode_header(bytes);
-    let mut start = old_start;
-    let header = loop {
-        let mut header = original.clone();
-        for entry in &mut header.tensors {
-            entry.offset = entry.offset - old_start as u64 + start as u64;
-        }
-        mutate(&mut header);
-        let needed = align(PREAMBLE_LEN + header.encoded_len());
-        if needed <= start {
-            break header;
-        }
-        start = needed;
-    };
-    let encoded = header.encode_to_vec();
     let mut out = bytes[..PREAMBLE_LEN].to_vec();
-    out.extend_from_slice(&encoded);
-    out.resize(start, 0);
+    out.extend_from_slice(stored);
+    out.resize(align(out.len()), 0);
     out.extend_from_slice(&bytes[old_start..]);
-    seal_preamble(&mut out, encoded.len(), crc32fast::hash(&encoded));
+    seal_preamble(&mut out, stored.len(), decoded_len, crc32fast::hash(stored));
     out
+}
+
+/// Applies `mutate` to the decoded header, compresses it again and rebuilds
+/// the file with valid checksums.
+fn with_header(bytes: &[u8], mutate: impl Fn(&mut Header)) -> Vec<u8> {
+    let mut header = decode_header(bytes);
+    mutate(&mut header);
+    let decoded = header.encode_to_vec();
+    let stored = miniz_oxide::deflate::compress_to_vec(&decoded, 6);
+    with_stored_header(bytes, &stored, decoded.len() as u32)
 }
 
 fn error_of(bytes: Vec<u8>) -> String {
@@ -73,18 +77,31 @@ fn error_of(bytes: Vec<u8>) -> String {
     }
 }
 
+/// Index of node `name` in the header's model description.
+fn node_index(header: &Header, name: &str) -> usize {
+    header.model.as_ref().unwrap().nodes.iter().position(|node| node.name == name).unwrap()
+}
+
 #[test]
 fn valid_file_opens() {
     assert!(RprFile::from_bytes(valid_file()).is_ok());
 }
 
 #[test]
+fn rebuilt_header_opens() {
+    // The helpers below must produce a valid file when they change nothing,
+    // or the hostile cases would fail for the wrong reason.
+    let valid = valid_file();
+    assert!(RprFile::from_bytes(with_header(&valid, |_| {})).is_ok());
+}
+
+#[test]
 fn every_single_bit_flip_is_rejected() {
     let valid = valid_file();
     let mut rng = ChaCha8Rng::seed_from_u64(29);
-    // Every preamble byte plus 600 random positions over the whole file.
-    let positions: Vec<usize> =
-        (0..PREAMBLE_LEN).chain((0..600).map(|_| rng.gen_range(0..valid.len()))).collect();
+    // Every preamble and header byte plus 600 random positions over the whole file.
+    let header_end = PREAMBLE_LEN + header_len(&valid);
+    let positions: Vec<usize> = (0..header_end).chain((0..600).map(|_| rng.gen_range(0..valid.len()))).collect();
     for position in positions {
         let mut bytes = valid.clone();
         bytes[position] ^= 1 << rng.gen_range(0..8);
@@ -110,6 +127,34 @@ fn random_byte_overwrites_are_rejected() {
 }
 
 #[test]
+fn decoded_header_mutations_never_panic() {
+    // Random bit flips in the decoded header, sealed with valid checksums, so
+    // they reach the protobuf decoder and every check after it. Some flips
+    // give a file that is still valid (a changed producer string), so the
+    // test asserts that none panics and that most are rejected.
+    let valid = valid_file();
+    let decoded = {
+        let header = decode_header(&valid);
+        header.encode_to_vec()
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(41);
+    let mut rejected = 0;
+    for _ in 0..400 {
+        let mut mutated = decoded.clone();
+        for _ in 0..rng.gen_range(1..4) {
+            let position = rng.gen_range(0..mutated.len());
+            mutated[position] ^= 1 << rng.gen_range(0..8);
+        }
+        let stored = miniz_oxide::deflate::compress_to_vec(&mutated, 6);
+        let bytes = with_stored_header(&valid, &stored, mutated.len() as u32);
+        if RprFile::from_bytes(bytes).is_err() {
+            rejected += 1;
+        }
+    }
+    assert!(rejected > 300, "only {rejected} of 400 mutated headers were rejected");
+}
+
+#[test]
 fn truncations_and_trailing_bytes_are_rejected() {
     let valid = valid_file();
     let mut rng = ChaCha8Rng::seed_from_u64(37);
@@ -123,25 +168,40 @@ fn truncations_and_trailing_bytes_are_rejected() {
 }
 
 #[test]
+fn format_1_file_names_both_versions() {
+    // A format 1.0 file has the same magic and version offsets.
+    let mut bytes = valid_file();
+    bytes[8..10].copy_from_slice(&1u16.to_le_bytes());
+    bytes[10..12].copy_from_slice(&0u16.to_le_bytes());
+    let error = RprFile::from_bytes(bytes).unwrap_err();
+    assert!(matches!(error, FormatError::UnsupportedVersion { file_major: 1, file_minor: 0, .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("1.0"), "{message}");
+    assert!(message.contains("2.0"), "{message}");
+    assert!(message.contains("re-export the model from its checkpoint"), "{message}");
+}
+
+#[test]
 fn newer_major_version_names_both_versions() {
     let mut bytes = valid_file();
-    bytes[8..10].copy_from_slice(&2u16.to_le_bytes());
-    bytes[10..12].copy_from_slice(&3u16.to_le_bytes());
+    bytes[8..10].copy_from_slice(&3u16.to_le_bytes());
+    bytes[10..12].copy_from_slice(&1u16.to_le_bytes());
     let error = RprFile::from_bytes(bytes).unwrap_err();
-    assert!(matches!(error, FormatError::UnsupportedVersion { file_major: 2, file_minor: 3, .. }), "{error}");
+    assert!(matches!(error, FormatError::UnsupportedVersion { file_major: 3, file_minor: 1, .. }), "{error}");
     let message = error.to_string();
-    assert!(message.contains("2.3"), "{message}");
-    assert!(message.contains("1.0"), "{message}");
+    assert!(message.contains("3.1"), "{message}");
+    assert!(message.contains("2.0"), "{message}");
+    assert!(message.contains("upgrade the reader"), "{message}");
 }
 
 #[test]
 fn newer_minor_version_opens() {
     let mut bytes = valid_file();
     bytes[10..12].copy_from_slice(&7u16.to_le_bytes());
-    let (len, crc) = (header_len(&bytes), u32::from_le_bytes(bytes[16..20].try_into().unwrap()));
-    seal_preamble(&mut bytes, len, crc);
+    let (len, decoded_len, crc) = (header_len(&bytes), read_u32(&bytes, 28), read_u32(&bytes, 16));
+    seal_preamble(&mut bytes, len, decoded_len, crc);
     let file = RprFile::from_bytes(bytes).unwrap();
-    assert_eq!(file.version(), (1, 7));
+    assert_eq!(file.version(), (2, 7));
 }
 
 #[test]
@@ -156,69 +216,142 @@ fn unknown_required_section_is_rejected() {
     let valid = valid_file();
     let error = error_of(with_header(&valid, section(true)));
     assert!(error.contains("sparse_weights"), "{error}");
-    assert!(error.contains("1.0"), "{error}");
+    assert!(error.contains("2.0"), "{error}");
     // An optional section from a newer writer is skipped.
     assert!(RprFile::from_bytes(with_header(&valid, section(false))).is_ok());
 }
 
 #[test]
-fn oversized_header_length_is_rejected() {
-    let mut bytes = valid_file();
-    let crc = u32::from_le_bytes(bytes[16..20].try_into().unwrap());
-    seal_preamble(&mut bytes, u32::MAX as usize, crc);
-    let error = error_of(bytes);
-    assert!(error.contains("preamble"), "{error}");
-    assert!(error.contains("exceeds the limit"), "{error}");
+fn hostile_header_lengths_are_rejected() {
+    let valid = valid_file();
+    let (len, decoded_len, crc) = (header_len(&valid), read_u32(&valid, 28), read_u32(&valid, 16));
+    type Case = (&'static str, usize, u32, &'static str);
+    let cases: [Case; 4] = [
+        ("stored length past the end", u32::MAX as usize, decoded_len, "runs past the end"),
+        ("decoded length over the limit", len, u32::MAX, "exceeds the limit"),
+        ("decoded length one more", len, decoded_len + 1, "preamble records"),
+        ("decoded length one less", len, decoded_len - 1, "more than the recorded"),
+    ];
+    for (case, stored_len, decoded, expected) in cases {
+        let mut bytes = valid.clone();
+        seal_preamble(&mut bytes, stored_len, decoded, crc);
+        let error = error_of(bytes);
+        assert!(error.contains(expected), "{case}: unexpected message `{error}`");
+    }
+}
+
+#[test]
+fn corrupt_deflate_stream_is_rejected() {
+    let valid = valid_file();
+    let decoded_len = read_u32(&valid, 28);
+    let stored = valid[PREAMBLE_LEN..PREAMBLE_LEN + header_len(&valid)].to_vec();
+
+    let mut trailing = stored.clone();
+    trailing.extend_from_slice(&[1, 2, 3]);
+    let error = error_of(with_stored_header(&valid, &trailing, decoded_len));
+    assert!(error.contains("follow the end of the DEFLATE stream"), "{error}");
+
+    let truncated = &stored[..stored.len() / 2];
+    let error = error_of(with_stored_header(&valid, truncated, decoded_len));
+    assert!(error.contains("invalid DEFLATE stream"), "{error}");
+}
+
+/// Returns the tensor table of a header, which every valid file has.
+fn table(header: &mut Header) -> &mut proto::TensorTable {
+    header.tensors.as_mut().unwrap()
 }
 
 #[test]
 fn hostile_tensor_tables_are_rejected() {
     let valid = valid_file();
+    let header = decode_header(&valid);
+    let conv1 = node_index(&header, "block.conv1") as u32;
+    let entries = header.tensors.as_ref().unwrap();
+    let bias = (0..entries.nodes.len())
+        .find(|&i| entries.nodes[i] == conv1 && entries.roles[i] == proto::TensorRole::Bias as i32)
+        .unwrap();
     type Mutation = (&'static str, Box<dyn Fn(&mut Header)>, &'static str);
     let cases: Vec<Mutation> = vec![
-        ("huge shape", Box::new(|h| h.tensors[0].shape = vec![u64::MAX, u64::MAX]), "no valid size"),
-        ("zero dimension", Box::new(|h| h.tensors[0].shape[0] = 0), "zero or oversized"),
-        ("rank 9", Box::new(|h| h.tensors[0].shape = vec![1; 9]), "rank 9"),
-        ("offset past end", Box::new(|h| h.tensors[0].offset = 1 << 40), "past the end"),
-        ("offset overflow", Box::new(|h| h.tensors[0].offset = u64::MAX - 63), "past the end"),
-        ("unaligned offset", Box::new(|h| h.tensors[0].offset += 4), "multiple of 64"),
-        ("offset in header", Box::new(|h| h.tensors[0].offset = 0), "overlaps the header"),
-        ("length mismatch", Box::new(|h| h.tensors[0].length += 4), "does not match"),
-        ("unknown dtype", Box::new(|h| h.tensors[0].dtype = 99), "unknown dtype"),
-        ("duplicate name", Box::new(|h| h.tensors[1].name = h.tensors[0].name.clone()), ""),
-        ("overlap", Box::new(|h| h.tensors[1].offset = h.tensors[0].offset), ""),
-        ("bad checksum", Box::new(|h| h.tensors[2].crc32 ^= 1), "checksum mismatch"),
-        ("missing tensor", Box::new(|h| { h.tensors.pop(); }), ""),
-        ("unknown op", Box::new(|h| h.model_json = h.model_json.replacen("\"relu\"", "\"gelu\"", 1)), "model description"),
-        ("broken json", Box::new(|h| h.model_json.truncate(10)), "model description"),
+        ("node index beyond nodes", Box::new(|h| table(h).nodes[0] = 1000), "node index 1000 is beyond"),
+        ("unknown role", Box::new(|h| table(h).roles[0] = 99), "unknown tensor role 99"),
+        ("unspecified role", Box::new(|h| table(h).roles[0] = 0), "unknown tensor role 0"),
+        (
+            "role the op lacks",
+            Box::new(|h| table(h).roles[0] = proto::TensorRole::RunningMean as i32),
+            "has no running_mean tensor",
+        ),
+        ("unknown dtype", Box::new(|h| table(h).dtypes[0] = 99), "unknown dtype"),
+        (
+            "packed bias",
+            Box::new(move |h| table(h).dtypes[bias] = proto::DType::PackedTernary2 as i32),
+            "no valid size",
+        ),
+        (
+            "duplicate entry",
+            Box::new(|h| {
+                let table = table(h);
+                table.nodes[1] = table.nodes[0];
+                table.roles[1] = table.roles[0];
+            }),
+            "listed twice",
+        ),
+        ("bad checksum", Box::new(|h| table(h).crc32s[2] ^= 1), "checksum mismatch"),
+        ("short column", Box::new(|h| { table(h).dtypes.pop(); }), "columns have different lengths"),
+        (
+            "last entry dropped",
+            Box::new(|h| {
+                let table = table(h);
+                table.nodes.pop();
+                table.roles.pop();
+                table.dtypes.pop();
+                table.crc32s.pop();
+            }),
+            "follow the last payload",
+        ),
+        ("entries swapped", Box::new(|h| table(h).roles.swap(0, 1)), "checksum mismatch"),
+        ("no table", Box::new(|h| h.tensors = None), "follow the last payload"),
+        ("no model", Box::new(|h| h.model = None), "model description"),
+        ("no op", Box::new(|h| h.model.as_mut().unwrap().nodes[1].op = None), "no op is set"),
+        ("input id beyond nodes", Box::new(|h| h.model.as_mut().unwrap().nodes[1].inputs[0] = 999), "beyond"),
+        ("output beyond nodes", Box::new(|h| h.model.as_mut().unwrap().output = 999), "output node index 999"),
+        ("input read before produced", Box::new(|h| h.model.as_mut().unwrap().nodes[1].inputs[0] = 5), "model description"),
+        (
+            "huge conv channels",
+            Box::new(|h| {
+                let Some(node::Op::Conv2d(conv)) = &mut h.model.as_mut().unwrap().nodes[0].op else { panic!() };
+                conv.out_channels = u32::MAX;
+            }),
+            "model description",
+        ),
+        (
+            "empty kernel",
+            Box::new(|h| {
+                let Some(node::Op::Conv2d(conv)) = &mut h.model.as_mut().unwrap().nodes[0].op else { panic!() };
+                conv.kernel.clear();
+            }),
+            "kernel has 0 values",
+        ),
         ("no quantization", Box::new(|h| h.quantization = None), "quantization"),
         ("bad bits", Box::new(|h| h.quantization.as_mut().unwrap().bits = 7), "unknown weight bits"),
-        ("binary bits for ternary codes", Box::new(|h| h.quantization.as_mut().unwrap().bits = proto::WeightBits::Binary as i32), "does not match"),
-        ("NaN weight scale", Box::new(|h| h.quantization.as_mut().unwrap().layers[0].weight_scales[0] = f32::NAN), "not a positive finite"),
+        ("bad granularity", Box::new(|h| h.quantization.as_mut().unwrap().granularity = 0), "unknown granularity"),
         (
-            "NaN activation scale",
-            Box::new(|h| {
-                h.calibration = Some(proto::Calibration {
-                    samples: 1,
-                    dataset: "test".into(),
-                    percentile: 100.0,
-                    activations: vec![proto::ActivationScale { tensor: "relu1".into(), scale: f32::NAN, unsigned: true }],
-                })
-            }),
-            "not a positive finite",
+            "binary bits for ternary codes",
+            Box::new(|h| h.quantization.as_mut().unwrap().bits = proto::WeightBits::Binary as i32),
+            "does not match",
         ),
+        ("NaN activation scale", Box::new(|h| h.calibration = Some(calibration(vec![0.1, f32::NAN], 100.0))), "not a positive finite"),
+        ("negative activation scale", Box::new(|h| h.calibration = Some(calibration(vec![-0.1], 100.0))), "not a positive finite"),
+        ("more scales than tensors", Box::new(|h| h.calibration = Some(calibration(vec![0.1; 99], 100.0))), "99 scales for 14 tensors"),
         (
-            "activation of unknown tensor",
+            "signedness column too short",
             Box::new(|h| {
-                h.calibration = Some(proto::Calibration {
-                    samples: 1,
-                    dataset: "test".into(),
-                    percentile: 100.0,
-                    activations: vec![proto::ActivationScale { tensor: "bn1".into(), scale: 0.1, unsigned: true }],
-                })
+                let mut calibration = calibration(vec![0.1, 0.2], 100.0);
+                calibration.unsigned.pop();
+                h.calibration = Some(calibration);
             }),
-            "no node produces",
+            "2 scales but 1 signedness flags",
         ),
+        ("zero percentile", Box::new(|h| h.calibration = Some(calibration(vec![0.1], 0.0))), "outside (0, 100]"),
     ];
     for (case, mutate, expected) in cases {
         let error = error_of(with_header(&valid, mutate));
@@ -226,21 +359,59 @@ fn hostile_tensor_tables_are_rejected() {
     }
 }
 
+fn calibration(scales: Vec<f32>, percentile: f32) -> proto::Calibration {
+    let unsigned = vec![true; scales.len()];
+    proto::Calibration { samples: 1, dataset: "test".into(), percentile, scales, unsigned }
+}
+
+#[test]
+fn calibration_scale_zero_means_uncalibrated() {
+    let valid = valid_file();
+    // Tensor ids: 0 is the input, 2 the output of node 1 (`relu1`).
+    let bytes = with_header(&valid, |h| h.calibration = Some(calibration(vec![0.5, 0.0, 0.25], 99.5)));
+    let file = RprFile::from_bytes(bytes).unwrap();
+    assert_eq!(file.model().nodes[1].name, "relu1");
+    assert_eq!(file.activations().len(), 2);
+    assert_eq!(file.activation_scale("input"), Some(0.5));
+    assert_eq!(file.activation_scale("conv1"), None);
+    assert_eq!(file.activation_scale("relu1"), Some(0.25));
+    assert_eq!(file.calibration().unwrap().percentile, 99.5);
+}
+
 #[test]
 fn packed_padding_bits_are_rejected() {
     let valid = valid_file();
-    let header = decode_header(&valid);
-    let entry = header.tensors.iter().find(|e| e.name == "block.conv1.weight").unwrap();
+    let offset = RprFile::from_bytes(valid.clone()).unwrap().tensor_info("block.conv1.weight").unwrap().offset;
+    let length = RprFile::from_bytes(valid.clone()).unwrap().tensor_info("block.conv1.weight").unwrap().length;
     // K = 8 * 3 * 3 = 72 pads to 96, so bit 31 of the third nonzero-plane
     // word is padding.
     let mut bytes = valid.clone();
-    let word = entry.offset as usize + 2 * 4;
-    bytes[word + 3] |= 0x80;
-    let crc = crc32fast::hash(&bytes[entry.offset as usize..(entry.offset + entry.length) as usize]);
+    bytes[offset + 2 * 4 + 3] |= 0x80;
+    let crc = crc32fast::hash(&bytes[offset..offset + length]);
+    let header = decode_header(&valid);
+    let conv = node_index(&header, "block.conv1") as u32;
     let rebuilt = with_header(&bytes, |h| {
-        h.tensors.iter_mut().find(|e| e.name == "block.conv1.weight").unwrap().crc32 = crc;
+        let table = table(h);
+        let index = (0..table.nodes.len())
+            .find(|&i| table.nodes[i] == conv && table.roles[i] == proto::TensorRole::Weight as i32)
+            .unwrap();
+        table.crc32s[index] = crc;
     });
     let error = error_of(rebuilt);
     assert!(error.contains("block.conv1.weight"), "{error}");
     assert!(error.contains("invalid packed codes"), "{error}");
+}
+
+#[test]
+fn nonzero_alignment_padding_is_rejected() {
+    let valid = valid_file();
+    let header_end = PREAMBLE_LEN + header_len(&valid);
+    let data_start = align(header_end);
+    // The assert fails if the tiny model's header ever ends on a multiple of
+    // 64, because then there is no gap to corrupt.
+    assert!(data_start > header_end, "no padding after a {header_end}-byte header");
+    let mut bytes = valid.clone();
+    bytes[data_start - 1] = 1;
+    let error = error_of(bytes);
+    assert!(error.contains("padding"), "{error}");
 }

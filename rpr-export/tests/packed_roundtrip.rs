@@ -191,9 +191,18 @@ fn per_tensor_scales_roundtrip() {
     let checkpoint = random_checkpoint(tiny_model(), Some(Bits::Ternary), Granularity::PerTensor, 17);
     let dir = tempfile::tempdir().unwrap();
     let file = export(&checkpoint, false, dir.path());
-    let quant = file.quantization();
-    assert_eq!(quant.granularity, Granularity::PerTensor);
-    assert_eq!(quant.layers["block.conv2"].len(), 1);
+    assert_eq!(file.quantization().granularity, Granularity::PerTensor);
+    // block.conv2's BatchNorm is folded, so its stored scale is the one
+    // weight scale times the per-channel BatchNorm multiplier.
+    let weight_scale = f64::from(checkpoint.quant.as_ref().unwrap().layers["block.conv2"].scales[0]);
+    let t = &checkpoint.tensors;
+    let stored = file.tensor_f32("block.conv2.scale").unwrap();
+    assert_eq!(stored.len(), 12);
+    for (c, &scale) in stored.iter().enumerate() {
+        let m = f64::from(t["block.bn2.weight"][[c]]) / (f64::from(t["block.bn2.running_var"][[c]]) + 1e-5).sqrt();
+        let expected = weight_scale * m;
+        assert!((f64::from(scale) - expected).abs() <= 1e-6 * expected.abs(), "scale[{c}] = {scale}, expected {expected}");
+    }
     let codes = pack::rows_to_conv(file.packed("block.conv2.weight").unwrap().unpack().view(), [12, 8, 3, 3]);
     assert_eq!(codes.into_dyn(), expected_codes(&checkpoint, "block.conv2"));
 }

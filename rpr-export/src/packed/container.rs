@@ -5,38 +5,42 @@
 //!      0     8  magic  89 52 50 52 0D 0A 1A 0A  ("\x89RPR\r\n\x1a\n")
 //!      8     2  format major version, u16 LE
 //!     10     2  format minor version, u16 LE
-//!     12     4  header length in bytes, u32 LE
-//!     16     4  CRC-32 of the header, u32 LE
+//!     12     4  stored (compressed) header length in bytes, u32 LE
+//!     16     4  CRC-32 of the stored header bytes, u32 LE
 //!     20     8  total file length in bytes, u64 LE
-//!     28     4  CRC-32 of bytes 0..28, u32 LE
-//!     32     .  header (prost `Header`), then zero padding to a multiple of 64
+//!     28     4  decoded header length in bytes, u32 LE
+//!     32     4  CRC-32 of bytes 0..32, u32 LE
+//!     36     .  header: prost `Header` compressed with raw DEFLATE
 //!      .     .  tensor payloads, each starting at a multiple of 64
 //! ```
 //!
 //! Only the magic and the two version fields are fixed for all versions: a
-//! reader checks them first, so a newer major version is reported as such and
+//! reader checks them first, so another major version is reported as such and
 //! not as a corrupt preamble.
+
+use super::error::FormatError;
 
 /// File signature. The high first byte and the CR LF / SUB bytes catch
 /// transfers that strip the eighth bit or translate line endings.
 pub const MAGIC: [u8; 8] = *b"\x89RPR\r\n\x1a\n";
 
-/// Major version written by this crate. Readers reject files with a larger major.
-pub const FORMAT_MAJOR: u16 = 1;
+/// Major version written and read by this crate. Readers reject files with
+/// another major version.
+pub const FORMAT_MAJOR: u16 = 2;
 
 /// Minor version written by this crate. A newer minor only adds optional content.
 pub const FORMAT_MINOR: u16 = 0;
 
 /// Size of the preamble in bytes.
-pub const PREAMBLE_LEN: usize = 32;
+pub const PREAMBLE_LEN: usize = 36;
 
 /// Alignment of every tensor payload, in bytes. 64 covers a cache line and
 /// the widest SIMD load (AVX-512), so kernels can read weights in place.
 pub const ALIGN: u64 = 64;
 
-/// Largest header a reader accepts, in bytes. The header of ResNet-50 is
-/// about 100 KiB, so this leaves room while bounding the allocation that a
-/// hostile length field can cause.
+/// Largest decoded header a reader accepts, in bytes. The decoded header of
+/// ResNet-50 is about 5 KiB, so this leaves room while bounding the
+/// allocation that a hostile length field or DEFLATE stream can cause.
 pub const MAX_HEADER_LEN: u32 = 64 << 20;
 
 /// Decoded preamble fields.
@@ -44,14 +48,18 @@ pub const MAX_HEADER_LEN: u32 = 64 << 20;
 pub struct Preamble {
     pub major: u16,
     pub minor: u16,
+    /// Length of the header as stored (compressed) in the file.
     pub header_len: u32,
+    /// CRC-32 of the stored header bytes.
     pub header_crc32: u32,
     pub file_len: u64,
+    /// Length of the header after decompression.
+    pub decoded_header_len: u32,
 }
 
 impl Preamble {
     /// Serializes the preamble, including its own checksum.
-    pub fn to_bytes(&self) -> [u8; PREAMBLE_LEN] {
+    pub fn to_bytes(self) -> [u8; PREAMBLE_LEN] {
         let mut bytes = [0u8; PREAMBLE_LEN];
         bytes[0..8].copy_from_slice(&MAGIC);
         bytes[8..10].copy_from_slice(&self.major.to_le_bytes());
@@ -59,9 +67,74 @@ impl Preamble {
         bytes[12..16].copy_from_slice(&self.header_len.to_le_bytes());
         bytes[16..20].copy_from_slice(&self.header_crc32.to_le_bytes());
         bytes[20..28].copy_from_slice(&self.file_len.to_le_bytes());
-        let crc = crc32fast::hash(&bytes[0..28]);
-        bytes[28..32].copy_from_slice(&crc.to_le_bytes());
+        bytes[28..32].copy_from_slice(&self.decoded_header_len.to_le_bytes());
+        let crc = crc32fast::hash(&bytes[0..32]);
+        bytes[32..36].copy_from_slice(&crc.to_le_bytes());
         bytes
+    }
+
+    /// Parses and checks the preamble of `bytes`: magic, version, checksum,
+    /// file length and header lengths.
+    pub fn parse(bytes: &[u8]) -> Result<Preamble, FormatError> {
+        // The magic and the version come first, because they are at the
+        // same offsets in every version and a file of another major version
+        // may be shorter than this preamble.
+        if bytes.len() < 12 {
+            return Err(FormatError::TooShort { len: bytes.len(), min: PREAMBLE_LEN });
+        }
+        let mut magic = [0u8; 8];
+        magic.copy_from_slice(&bytes[0..8]);
+        if magic != MAGIC {
+            return Err(FormatError::BadMagic { found: magic, expected: MAGIC });
+        }
+        let major = read_u16(bytes, 8);
+        let minor = read_u16(bytes, 10);
+        if major != FORMAT_MAJOR {
+            return Err(FormatError::UnsupportedVersion {
+                file_major: major,
+                file_minor: minor,
+                reader_major: FORMAT_MAJOR,
+                reader_minor: FORMAT_MINOR,
+            });
+        }
+        if bytes.len() < PREAMBLE_LEN {
+            return Err(FormatError::TooShort { len: bytes.len(), min: PREAMBLE_LEN });
+        }
+        let stored = read_u32(bytes, 32);
+        let computed = crc32fast::hash(&bytes[0..32]);
+        if stored != computed {
+            return Err(FormatError::Checksum { section: "preamble".into(), offset: 0, stored, computed });
+        }
+
+        let preamble = Preamble {
+            major,
+            minor,
+            header_len: read_u32(bytes, 12),
+            header_crc32: read_u32(bytes, 16),
+            file_len: read_u64(bytes, 20),
+            decoded_header_len: read_u32(bytes, 28),
+        };
+        if preamble.file_len != bytes.len() as u64 {
+            return Err(FormatError::Length { expected: preamble.file_len, actual: bytes.len() as u64 });
+        }
+        if preamble.decoded_header_len > MAX_HEADER_LEN {
+            return Err(FormatError::invalid(
+                "preamble",
+                28,
+                format!(
+                    "decoded header length {} exceeds the limit of {MAX_HEADER_LEN} bytes",
+                    preamble.decoded_header_len
+                ),
+            ));
+        }
+        if PREAMBLE_LEN as u64 + u64::from(preamble.header_len) > bytes.len() as u64 {
+            return Err(FormatError::invalid(
+                "preamble",
+                12,
+                format!("header length {} runs past the end of the {}-byte file", preamble.header_len, bytes.len()),
+            ));
+        }
+        Ok(preamble)
     }
 }
 

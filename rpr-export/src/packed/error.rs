@@ -21,8 +21,8 @@ pub enum FormatError {
 
     #[error(
         "file format version {file_major}.{file_minor} is not supported by this reader \
-         (format {reader_major}.{reader_minor}); re-export the model with a matching rpr-export \
-         or upgrade the reader"
+         (format {reader_major}.{reader_minor}); {}",
+        version_advice(*.file_major, *.reader_major)
     )]
     UnsupportedVersion {
         file_major: u16,
@@ -80,6 +80,15 @@ pub enum FormatError {
 
     #[error("the .rpr reader needs a little-endian CPU, because payloads are read in place")]
     BigEndianHost,
+}
+
+/// Returns what to do about a file of major version `file_major`.
+fn version_advice(file_major: u16, reader_major: u16) -> &'static str {
+    if file_major < reader_major {
+        "re-export the model from its checkpoint with this version of rpr-export"
+    } else {
+        "upgrade the reader, or re-export the model with a matching rpr-export"
+    }
 }
 
 impl FormatError {

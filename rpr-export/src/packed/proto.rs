@@ -5,10 +5,10 @@
 /// Top-level header message.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Header {
-    #[prost(string, tag = "1")]
-    pub model_json: String,
-    #[prost(message, repeated, tag = "2")]
-    pub tensors: Vec<TensorEntry>,
+    #[prost(message, optional, tag = "1")]
+    pub model: Option<Model>,
+    #[prost(message, optional, tag = "2")]
+    pub tensors: Option<TensorTable>,
     #[prost(message, optional, tag = "3")]
     pub quantization: Option<Quantization>,
     #[prost(message, optional, tag = "4")]
@@ -17,6 +17,127 @@ pub struct Header {
     pub sections: Vec<Section>,
     #[prost(string, tag = "6")]
     pub producer: String,
+}
+
+/// Model description. Inputs and the output refer to tensor ids and node
+/// indices instead of names.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Model {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(uint32, repeated, tag = "2")]
+    pub input_shape: Vec<u32>,
+    #[prost(message, repeated, tag = "3")]
+    pub nodes: Vec<Node>,
+    #[prost(uint32, tag = "4")]
+    pub output: u32,
+}
+
+/// One node of the model description.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Node {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    /// Tensor ids: 0 is the graph input, `k` the output of node `k - 1`.
+    #[prost(uint32, repeated, tag = "2")]
+    pub inputs: Vec<u32>,
+    #[prost(oneof = "node::Op", tags = "3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13")]
+    pub op: Option<node::Op>,
+}
+
+/// The `op` oneof of [`Node`].
+pub mod node {
+    /// Operation of a node, with its attributes.
+    #[derive(Clone, PartialEq, prost::Oneof)]
+    pub enum Op {
+        #[prost(message, tag = "3")]
+        Conv2d(super::Conv2d),
+        #[prost(message, tag = "4")]
+        BatchNorm(super::BatchNorm),
+        #[prost(message, tag = "5")]
+        Relu(super::Empty),
+        #[prost(message, tag = "6")]
+        Add(super::Empty),
+        #[prost(message, tag = "7")]
+        MaxPool(super::Pool2d),
+        #[prost(message, tag = "8")]
+        AvgPool(super::Pool2d),
+        #[prost(message, tag = "9")]
+        GlobalAvgPool(super::Empty),
+        #[prost(message, tag = "10")]
+        Concat(super::Empty),
+        #[prost(message, tag = "11")]
+        Flatten(super::Empty),
+        #[prost(message, tag = "12")]
+        Linear(super::Linear),
+        #[prost(message, tag = "13")]
+        Upsample(super::Upsample),
+    }
+}
+
+/// Attributes of an operation that has none.
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct Empty {}
+
+/// Convolution attributes. Pairs are `[vertical, horizontal]`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Conv2d {
+    #[prost(uint32, tag = "1")]
+    pub in_channels: u32,
+    #[prost(uint32, tag = "2")]
+    pub out_channels: u32,
+    #[prost(uint32, repeated, tag = "3")]
+    pub kernel: Vec<u32>,
+    #[prost(uint32, repeated, tag = "4")]
+    pub stride: Vec<u32>,
+    #[prost(uint32, repeated, tag = "5")]
+    pub padding: Vec<u32>,
+    #[prost(uint32, repeated, tag = "6")]
+    pub dilation: Vec<u32>,
+    #[prost(uint32, tag = "7")]
+    pub groups: u32,
+    #[prost(bool, tag = "8")]
+    pub bias: bool,
+}
+
+/// BatchNorm attributes.
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct BatchNorm {
+    #[prost(uint32, tag = "1")]
+    pub channels: u32,
+    #[prost(float, tag = "2")]
+    pub eps: f32,
+}
+
+/// Pooling window attributes. Pairs are `[vertical, horizontal]`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Pool2d {
+    #[prost(uint32, repeated, tag = "1")]
+    pub kernel: Vec<u32>,
+    #[prost(uint32, repeated, tag = "2")]
+    pub stride: Vec<u32>,
+    #[prost(uint32, repeated, tag = "3")]
+    pub padding: Vec<u32>,
+    #[prost(bool, tag = "4")]
+    pub ceil_mode: bool,
+}
+
+/// Fully connected layer attributes.
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct Linear {
+    #[prost(uint32, tag = "1")]
+    pub in_features: u32,
+    #[prost(uint32, tag = "2")]
+    pub out_features: u32,
+    #[prost(bool, tag = "3")]
+    pub bias: bool,
+}
+
+/// Bilinear resize attributes.
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct Upsample {
+    #[prost(uint32, tag = "1")]
+    pub size: u32,
 }
 
 /// Storage type of a tensor payload.
@@ -30,21 +151,30 @@ pub enum DType {
     PackedTernary3 = 4,
 }
 
-/// One row of the tensor table.
+/// Role of a tensor within its node. The tensor name is `<node>.<role>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum TensorRole {
+    Unspecified = 0,
+    Weight = 1,
+    Bias = 2,
+    Scale = 3,
+    RunningMean = 4,
+    RunningVar = 5,
+}
+
+/// Tensor table as parallel arrays, one element per payload in file order.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct TensorEntry {
-    #[prost(string, tag = "1")]
-    pub name: String,
-    #[prost(enumeration = "DType", tag = "2")]
-    pub dtype: i32,
-    #[prost(uint64, repeated, tag = "3")]
-    pub shape: Vec<u64>,
-    #[prost(uint64, tag = "4")]
-    pub offset: u64,
-    #[prost(uint64, tag = "5")]
-    pub length: u64,
-    #[prost(uint32, tag = "6")]
-    pub crc32: u32,
+pub struct TensorTable {
+    /// Index of the owning node in [`Model::nodes`].
+    #[prost(uint32, repeated, tag = "1")]
+    pub nodes: Vec<u32>,
+    #[prost(enumeration = "TensorRole", repeated, tag = "2")]
+    pub roles: Vec<i32>,
+    #[prost(enumeration = "DType", repeated, tag = "3")]
+    pub dtypes: Vec<i32>,
+    #[prost(fixed32, repeated, tag = "4")]
+    pub crc32s: Vec<u32>,
 }
 
 /// Weight alphabet in the header.
@@ -72,17 +202,6 @@ pub struct Quantization {
     pub bits: i32,
     #[prost(enumeration = "WeightGranularity", tag = "2")]
     pub granularity: i32,
-    #[prost(message, repeated, tag = "3")]
-    pub layers: Vec<QuantizedLayer>,
-}
-
-/// Weight scales of one quantized layer, before BatchNorm folding.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct QuantizedLayer {
-    #[prost(string, tag = "1")]
-    pub name: String,
-    #[prost(float, repeated, tag = "2")]
-    pub weight_scales: Vec<f32>,
 }
 
 /// Activation calibration results.
@@ -94,22 +213,15 @@ pub struct Calibration {
     pub dataset: String,
     #[prost(float, tag = "3")]
     pub percentile: f32,
-    #[prost(message, repeated, tag = "4")]
-    pub activations: Vec<ActivationScale>,
+    /// Scale per tensor id, where 0 means that the tensor has no scale.
+    #[prost(float, repeated, tag = "4")]
+    pub scales: Vec<f32>,
+    /// Signedness per tensor id, same length as `scales`.
+    #[prost(bool, repeated, tag = "5")]
+    pub unsigned: Vec<bool>,
 }
 
-/// Symmetric int8 (or u8 with zero point 0) scale of one tensor.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct ActivationScale {
-    #[prost(string, tag = "1")]
-    pub tensor: String,
-    #[prost(float, tag = "2")]
-    pub scale: f32,
-    #[prost(bool, tag = "3")]
-    pub unsigned: bool,
-}
-
-/// Extension section added after format 1.0.
+/// Extension section added after format 2.0.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Section {
     #[prost(string, tag = "1")]

@@ -1,9 +1,10 @@
 //! Tensor table entries and activation quantization parameters as the reader
 //! exposes them.
 
+use rpr_core::graph::Op;
 use rpr_core::pack::{self, Encoding};
 
-use super::proto::DType;
+use super::proto::{self, DType};
 
 /// Storage type of a tensor in a `.rpr` file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +63,83 @@ impl TensorDType {
                 }
                 rows.checked_mul(pack::row_bytes(encoding, k))
             }
+        }
+    }
+}
+
+/// Role of a tensor within the node that owns it. The tensor's name is the
+/// node's name, a dot and [`TensorRole::suffix`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TensorRole {
+    Weight,
+    Bias,
+    /// Folded per-channel multiplier of a packed conv.
+    Scale,
+    RunningMean,
+    RunningVar,
+}
+
+impl TensorRole {
+    /// All roles, in the order of their protobuf values.
+    pub const ALL: [TensorRole; 5] =
+        [TensorRole::Weight, TensorRole::Bias, TensorRole::Scale, TensorRole::RunningMean, TensorRole::RunningVar];
+
+    /// Returns the part of the tensor name after the node name, for example `weight`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            TensorRole::Weight => "weight",
+            TensorRole::Bias => "bias",
+            TensorRole::Scale => "scale",
+            TensorRole::RunningMean => "running_mean",
+            TensorRole::RunningVar => "running_var",
+        }
+    }
+
+    /// Splits a tensor name such as `layer1.0.conv1.weight` into the node
+    /// name and the role, or returns `None` if the suffix is no role.
+    pub fn split_name(name: &str) -> Option<(&str, TensorRole)> {
+        let (node, suffix) = name.rsplit_once('.')?;
+        let role = Self::ALL.into_iter().find(|role| role.suffix() == suffix)?;
+        Some((node, role))
+    }
+
+    pub(crate) fn from_proto(role: proto::TensorRole) -> Option<TensorRole> {
+        match role {
+            proto::TensorRole::Unspecified => None,
+            proto::TensorRole::Weight => Some(TensorRole::Weight),
+            proto::TensorRole::Bias => Some(TensorRole::Bias),
+            proto::TensorRole::Scale => Some(TensorRole::Scale),
+            proto::TensorRole::RunningMean => Some(TensorRole::RunningMean),
+            proto::TensorRole::RunningVar => Some(TensorRole::RunningVar),
+        }
+    }
+
+    pub(crate) fn to_proto(self) -> proto::TensorRole {
+        match self {
+            TensorRole::Weight => proto::TensorRole::Weight,
+            TensorRole::Bias => proto::TensorRole::Bias,
+            TensorRole::Scale => proto::TensorRole::Scale,
+            TensorRole::RunningMean => proto::TensorRole::RunningMean,
+            TensorRole::RunningVar => proto::TensorRole::RunningVar,
+        }
+    }
+
+    /// Returns the logical shape of this parameter of a node with `op`, or
+    /// `None` when that op has no such parameter. Whether the node stores it
+    /// (a bias, a scale) is checked against the whole table elsewhere.
+    pub fn shape(self, op: &Op) -> Option<Vec<usize>> {
+        match (op, self) {
+            (Op::Conv2d(conv), TensorRole::Weight) => {
+                let per_group = conv.in_channels.checked_div(conv.groups)?;
+                Some(vec![conv.out_channels, per_group, conv.kernel[0], conv.kernel[1]])
+            }
+            (Op::Conv2d(conv), TensorRole::Bias | TensorRole::Scale) => Some(vec![conv.out_channels]),
+            (Op::Linear { in_features, out_features, .. }, TensorRole::Weight) => {
+                Some(vec![*out_features, *in_features])
+            }
+            (Op::Linear { out_features, .. }, TensorRole::Bias) => Some(vec![*out_features]),
+            (Op::BatchNorm { channels, .. }, _) if self != TensorRole::Scale => Some(vec![*channels]),
+            _ => None,
         }
     }
 }

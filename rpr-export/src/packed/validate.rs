@@ -8,13 +8,13 @@
 //! - `BatchNorm` `X` (kept where folding was not exact): `X.weight`, `X.bias`,
 //!   `X.running_mean`, `X.running_var`, all `[channels]` f32.
 //!
-//! No other tensor may appear.
+//! No other tensor may appear. Packed encodings must match the file's weight bits.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rpr_core::graph::{Model, Op};
 use rpr_core::pack::Encoding;
-use rpr_core::quant::{Bits, Granularity};
+use rpr_core::quant::Bits;
 
 use super::container::PREAMBLE_LEN;
 use super::error::FormatError;
@@ -22,7 +22,7 @@ use super::reader::QuantInfo;
 use super::tensor::{TensorDType, TensorInfo};
 
 /// Checks that `tensors` contains exactly the parameters `model` needs, with the
-/// right shapes and storage types, and that packed weights match `quant`.
+/// right shapes and storage types, and that packed encodings match `quant.bits`.
 pub(crate) fn tensors_match_model(
     model: &Model,
     tensors: &BTreeMap<String, TensorInfo>,
@@ -60,7 +60,7 @@ pub(crate) fn tensors_match_model(
                 let weight = format!("{name}.weight");
                 let dtype = expect(weight.clone(), &shape, false)?;
                 if let TensorDType::Packed(encoding) = dtype {
-                    check_packed_layer(name, encoding, out, quant, tensors[&weight].offset)?;
+                    check_packed_layer(name, encoding, quant, tensors[&weight].offset)?;
                     if !conv.bias {
                         return Err(FormatError::invalid(
                             "model description",
@@ -96,52 +96,19 @@ pub(crate) fn tensors_match_model(
             "no node of the model description uses this tensor",
         ));
     }
-    for layer in quant.layers.keys() {
-        let known = model
-            .node(layer)
-            .is_some_and(|node| matches!(node.op, Op::Conv2d(_) | Op::Linear { .. }));
-        if !known {
-            return Err(FormatError::invalid(
-                "quantization",
-                PREAMBLE_LEN as u64,
-                format!("layer `{layer}` is not a conv or linear node of the model"),
-            ));
-        }
-    }
     Ok(())
 }
 
-fn check_packed_layer(
-    name: &str,
-    encoding: Encoding,
-    out_channels: usize,
-    quant: &QuantInfo,
-    offset: usize,
-) -> Result<(), FormatError> {
-    let section = format!("tensor `{name}.weight`");
+fn check_packed_layer(name: &str, encoding: Encoding, quant: &QuantInfo, offset: usize) -> Result<(), FormatError> {
     let matches_bits = matches!(
         (quant.bits, encoding),
         (Bits::Binary, Encoding::Binary) | (Bits::Ternary, Encoding::Ternary2 | Encoding::Ternary3)
     );
     if !matches_bits {
         return Err(FormatError::invalid(
-            section,
+            format!("tensor `{name}.weight`"),
             offset as u64,
             format!("encoding {encoding:?} does not match the file's {:?} weights", quant.bits),
-        ));
-    }
-    let scales = quant.layers.get(name).ok_or_else(|| {
-        FormatError::invalid(section.clone(), offset as u64, "packed layer has no entry in the quantization table")
-    })?;
-    let expected = match quant.granularity {
-        Granularity::PerTensor => 1,
-        Granularity::PerChannel => out_channels,
-    };
-    if scales.len() != expected {
-        return Err(FormatError::invalid(
-            format!("quantization of layer `{name}`"),
-            PREAMBLE_LEN as u64,
-            format!("{} weight scales, expected {expected} for {:?}", scales.len(), quant.granularity),
         ));
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! Writer of `.rpr` files.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use prost::Message;
@@ -7,9 +8,10 @@ use rpr_core::checkpoint::{write_atomic, Checkpoint, QuantSpec};
 use rpr_core::pack::Encoding;
 use rpr_core::quant::{Bits, Granularity};
 
-use super::container::{self, Preamble, FORMAT_MAJOR, FORMAT_MINOR, PREAMBLE_LEN};
-use super::proto;
+use super::container::{Preamble, FORMAT_MAJOR, FORMAT_MINOR, MAX_HEADER_LEN, PREAMBLE_LEN};
 use super::reader::RprFile;
+use super::tensor::TensorRole;
+use super::{compress, graph, proto, table};
 use crate::calibrate::ActivationCalibration;
 use crate::error::ExportError;
 use crate::fold::{self, FoldedModel};
@@ -45,10 +47,10 @@ pub struct ExportSummary {
 /// an existing `out` is replaced only by a complete file. The bytes are read
 /// back and validated before they are written.
 pub fn write_rpr(checkpoint: &Checkpoint, opts: &PackOptions, out: &Path) -> Result<ExportSummary, ExportError> {
-    let bytes = encode_rpr(checkpoint, opts)?;
-    let file = RprFile::from_bytes(bytes.clone())
+    let file = RprFile::from_bytes(encode_rpr(checkpoint, opts)?)
         .map_err(|error| ExportError::Option(format!("the encoded file failed validation, which is a bug: {error}")))?;
-    write_atomic(out, &bytes).map_err(|source| ExportError::Io { path: out.to_path_buf(), source })?;
+    let bytes = file.as_bytes();
+    write_atomic(out, bytes).map_err(|source| ExportError::Io { path: out.to_path_buf(), source })?;
 
     let packed_layers = file
         .tensors()
@@ -80,71 +82,67 @@ pub fn encode_rpr(checkpoint: &Checkpoint, opts: &PackOptions) -> Result<Vec<u8>
         (Bits::Ternary, true) => Encoding::Ternary3,
     };
     let folded = fold::fold(&checkpoint.model, &checkpoint.tensors, quant, encoding)?;
-    Ok(encode_folded(&folded, quant, opts.calibration.as_ref()))
+    encode_folded(&folded, quant, opts.calibration.as_ref())
 }
 
-fn encode_folded(folded: &FoldedModel, quant: &QuantSpec, calibration: Option<&ActivationCalibration>) -> Vec<u8> {
-    let mut header = proto::Header {
-        // Compact JSON: `Model::to_json` pretty-prints, which triples the
-        // header of a small network.
-        model_json: serde_json::to_string(&folded.model).expect("a Model always serializes to JSON"),
-        tensors: Vec::with_capacity(folded.tensors.len()),
+fn encode_folded(
+    folded: &FoldedModel,
+    quant: &QuantSpec,
+    calibration: Option<&ActivationCalibration>,
+) -> Result<Vec<u8>, ExportError> {
+    let header = proto::Header {
+        model: Some(graph::to_proto(&folded.model)?),
+        tensors: Some(tensor_table(folded)?),
         quantization: Some(quantization_message(quant)),
-        calibration: calibration.map(|calibration| calibration_message(folded, calibration)),
+        calibration: calibration.map(|calibration| calibration_message(folded, calibration)).transpose()?,
         sections: Vec::new(),
         producer: format!("rpr-export {}", env!("CARGO_PKG_VERSION")),
     };
+    let decoded = header.encode_to_vec();
+    let stored = compress::deflate(&decoded);
+    let too_large = |field: &str, value: usize| ExportError::TooLarge { field: field.into(), value };
 
-    // Offsets depend on where the payloads start, which depends on the header
-    // length, which depends on the offsets' varint sizes. Grow the start until
-    // the header fits in front of it; this takes one or two rounds.
-    let mut data_start = container::align_up(PREAMBLE_LEN as u64).expect("small constant");
-    loop {
-        header.tensors = tensor_table(folded, data_start);
-        let header_end = (PREAMBLE_LEN + header.encoded_len()) as u64;
-        let needed = container::align_up(header_end).expect("header length fits in u64");
-        if needed <= data_start {
-            break;
-        }
-        data_start = needed;
-    }
-
-    let header_bytes = header.encode_to_vec();
-    let file_len = header.tensors.last().map_or(data_start, |last| last.offset + last.length);
+    let header_end = (PREAMBLE_LEN + stored.len()) as u64;
+    let (offsets, file_len) = table::layout(header_end, folded.tensors.iter().map(|t| t.bytes.len() as u64));
     let preamble = Preamble {
         major: FORMAT_MAJOR,
         minor: FORMAT_MINOR,
-        header_len: u32::try_from(header_bytes.len()).expect("header is below MAX_HEADER_LEN"),
-        header_crc32: crc32fast::hash(&header_bytes),
+        header_len: u32::try_from(stored.len()).map_err(|_| too_large("stored header length", stored.len()))?,
+        header_crc32: crc32fast::hash(&stored),
         file_len,
+        decoded_header_len: u32::try_from(decoded.len())
+            .ok()
+            .filter(|&len| len <= MAX_HEADER_LEN)
+            .ok_or_else(|| too_large("decoded header length", decoded.len()))?,
     };
 
     let mut bytes = vec![0u8; file_len as usize];
     bytes[..PREAMBLE_LEN].copy_from_slice(&preamble.to_bytes());
-    bytes[PREAMBLE_LEN..PREAMBLE_LEN + header_bytes.len()].copy_from_slice(&header_bytes);
-    for (entry, tensor) in header.tensors.iter().zip(&folded.tensors) {
-        let start = entry.offset as usize;
+    bytes[PREAMBLE_LEN..header_end as usize].copy_from_slice(&stored);
+    for (&offset, tensor) in offsets.iter().zip(&folded.tensors) {
+        let start = offset as usize;
         bytes[start..start + tensor.bytes.len()].copy_from_slice(&tensor.bytes);
     }
-    bytes
+    Ok(bytes)
 }
 
-fn tensor_table(folded: &FoldedModel, data_start: u64) -> Vec<proto::TensorEntry> {
-    let mut offset = data_start;
-    let mut entries = Vec::with_capacity(folded.tensors.len());
+/// Lists the folded tensors by owning node index and role, in file order.
+fn tensor_table(folded: &FoldedModel) -> Result<proto::TensorTable, ExportError> {
+    let node_index: BTreeMap<&str, usize> =
+        folded.model.nodes.iter().enumerate().map(|(index, node)| (node.name.as_str(), index)).collect();
+    let mut table = proto::TensorTable::default();
     for tensor in &folded.tensors {
-        let length = tensor.bytes.len() as u64;
-        entries.push(proto::TensorEntry {
-            name: tensor.name.clone(),
-            dtype: tensor.dtype.to_proto() as i32,
-            shape: tensor.shape.iter().map(|&d| d as u64).collect(),
-            offset,
-            length,
-            crc32: crc32fast::hash(&tensor.bytes),
-        });
-        offset = container::align_up(offset + length).expect("file size fits in u64");
+        let (node, role) = TensorRole::split_name(&tensor.name)
+            .and_then(|(node, role)| Some((*node_index.get(node)?, role)))
+            .expect("fold names every tensor `<node>.<role>` after one of its nodes");
+        table
+            .nodes
+            .push(u32::try_from(node).map_err(|_| ExportError::TooLarge { field: "node index".into(), value: node })?);
+        table.roles.push(role.to_proto() as i32);
+        table.dtypes.push(tensor.dtype.to_proto() as i32);
+        table.crc32s.push(crc32fast::hash(&tensor.bytes));
     }
-    entries
+    Ok(table)
 }
 
 fn quantization_message(quant: &QuantSpec) -> proto::Quantization {
@@ -156,29 +154,38 @@ fn quantization_message(quant: &QuantSpec) -> proto::Quantization {
         Granularity::PerTensor => proto::WeightGranularity::PerTensor,
         Granularity::PerChannel => proto::WeightGranularity::PerChannel,
     };
-    let layers = quant
-        .layers
-        .iter()
-        .map(|(name, layer)| proto::QuantizedLayer { name: name.clone(), weight_scales: layer.scales.clone() })
-        .collect();
-    proto::Quantization { bits: bits as i32, granularity: granularity as i32, layers }
+    proto::Quantization { bits: bits as i32, granularity: granularity as i32 }
 }
 
-fn calibration_message(folded: &FoldedModel, calibration: &ActivationCalibration) -> proto::Calibration {
-    let activations = calibration
-        .scales
-        .iter()
-        .filter_map(|(name, quant)| {
-            // A conv output that only fed a folded BatchNorm no longer exists;
-            // the BatchNorm output's scale moves to the conv.
-            let tensor = folded.folded_name(name)?;
-            Some(proto::ActivationScale { tensor: tensor.to_string(), scale: quant.scale, unsigned: quant.unsigned })
-        })
-        .collect();
-    proto::Calibration {
+fn calibration_message(
+    folded: &FoldedModel,
+    calibration: &ActivationCalibration,
+) -> Result<proto::Calibration, ExportError> {
+    // One value per tensor id: the graph input and every node output.
+    let tensor_count = folded.model.nodes.len() + 1;
+    let mut scales = vec![0.0; tensor_count];
+    let mut unsigned = vec![false; tensor_count];
+    for (name, quant) in &calibration.scales {
+        // A conv output that only fed a folded BatchNorm no longer exists;
+        // the BatchNorm output's scale moves to the conv.
+        let Some(tensor) = folded.folded_name(name) else { continue };
+        if !(quant.scale.is_finite() && quant.scale > 0.0) {
+            // The file marks a tensor without calibration with scale 0, and
+            // readers reject other non-positive scales.
+            return Err(ExportError::Calibration(format!(
+                "scale {} of tensor `{name}` is not a positive finite number",
+                quant.scale
+            )));
+        }
+        let id = graph::tensor_id(&folded.model, tensor)? as usize;
+        scales[id] = quant.scale;
+        unsigned[id] = quant.unsigned;
+    }
+    Ok(proto::Calibration {
         samples: calibration.samples,
         dataset: calibration.dataset.clone(),
         percentile: calibration.percentile,
-        activations,
-    }
+        scales,
+        unsigned,
+    })
 }
