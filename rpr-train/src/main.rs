@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use rpr_core::data::Augment;
 use rpr_core::quant::{Bits, Granularity, QuantConfig, ScaleNorm};
 use rpr_core::schedule::FfSchedule;
+use rpr_train::compare::RunSpec;
 use rpr_train::data::{DataConfig, DataSplits, DatasetKind};
 use rpr_train::device::DeviceChoice;
 use rpr_train::eval::evaluate;
@@ -280,6 +281,10 @@ struct CompareArgs {
     /// Comma-separated bit widths.
     #[arg(long, default_value = "ternary,binary", value_delimiter = ',', value_parser = parse_bits_arg)]
     bits: Vec<Bits>,
+    /// Comma-separated learning rates to sweep for every method with gradient steps; the
+    /// summary keeps each method's best rate. Replaces --lr.
+    #[arg(long, value_delimiter = ',', conflicts_with = "lr")]
+    lrs: Vec<f64>,
 }
 
 #[derive(Args)]
@@ -362,35 +367,36 @@ fn finish(outcome: Outcome) -> Result<()> {
 }
 
 fn compare(args: CompareArgs) -> Result<()> {
+    if let Some(bad) = args.lrs.iter().find(|lr| !(lr.is_finite() && **lr > 0.0)) {
+        bail!("--lrs holds {bad}; every learning rate must be a positive number");
+    }
     let device = args.run.init_torch()?;
     let data = args.data.load()?;
-    let mut pairs = Vec::new();
-    for &bits in &args.bits {
-        for &method in &args.methods {
-            pairs.push((method, bits));
+    let specs = RunSpec::grid(&args.methods, &args.bits, &args.lrs);
+
+    let configure = |spec: &RunSpec| -> Result<(TrainConfig, QuantSetup)> {
+        let mut cfg = args.run.config(&RETRAIN_DEFAULTS)?;
+        if let Some(lr) = spec.lr {
+            cfg.lr = lr;
         }
-    }
-
-    // Check every option once before the first (long) run starts.
-    for &(method, bits) in &pairs {
-        let cfg = args.run.config(&RETRAIN_DEFAULTS)?;
-        args.quant.setup(method, bits, cfg.epochs)?;
-    }
-
-    let configure = |method: Method, bits: Bits| {
-        let cfg = args.run.config(&RETRAIN_DEFAULTS).expect("validated above");
-        let setup = args.quant.setup(method, bits, cfg.epochs).expect("validated above");
-        (cfg, setup)
+        let setup = args.quant.setup(spec.method, spec.bits, cfg.epochs)?;
+        Ok((cfg, setup))
     };
+    // Check every option once before the first (long) run starts.
+    for spec in &specs {
+        configure(spec)?;
+    }
+    tracing::info!(runs = specs.len(), "comparison planned");
 
     let info = RunInfo { dataset: args.data.dataset.as_str().into(), command: command_line() };
-    std::fs::create_dir_all(&args.run.out)?;
+    std::fs::create_dir_all(&args.run.out)
+        .with_context(|| format!("creating the output folder {}", args.run.out.display()))?;
     let runs = rpr_train::compare::run_comparison(
         &args.quant.init_checkpoint,
         &data,
         device,
-        &pairs,
-        &configure,
+        &specs,
+        &|spec| configure(spec).expect("validated above"),
         &info,
         &args.run.out,
     )?;

@@ -40,6 +40,9 @@ pub fn write_metrics_csv(path: &Path, rows: &[EpochMetrics]) -> Result<()> {
     write_atomic(path, text.as_bytes()).map_err(TrainError::io(format!("writing {}", path.display())))
 }
 
+/// File name of the run summary in an output folder.
+pub const REPORT_JSON: &str = "report.json";
+
 /// Contents of `report.json`. Accuracies are fractions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {

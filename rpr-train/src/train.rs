@@ -408,7 +408,7 @@ impl<'a> Session<'a> {
         self.save_checkpoint()?;
         self.finish_seconds = started.elapsed().as_secs_f64();
         let report = self.report(&accuracy);
-        report.write(&self.out.join("report.json"))?;
+        report.write(&self.out.join(crate::metrics::REPORT_JSON))?;
         tracing::info!(top1 = report.top1, top5 = report.top5, correct = report.correct, dir = %self.out.display(), "run finished");
         Ok(report)
     }
@@ -492,7 +492,7 @@ impl<'a> Session<'a> {
         }
         self.save_checkpoint()?;
         let report = self.report(&accuracy);
-        report.write(&self.out.join("report.json"))?;
+        report.write(&self.out.join(crate::metrics::REPORT_JSON))?;
         tracing::info!(top1 = report.top1, calibration_images = seen, "post-training quantization finished");
         Ok(report)
     }
