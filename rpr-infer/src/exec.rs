@@ -57,18 +57,18 @@ impl Arena {
                 StepOp::PackedConv(conv) => {
                     let rows = batch * conv.geom.out_pixels();
                     let tiling = Tiling::for_rows(rows, threads);
-                    let wave = tiling.wave_rows().min(rows.next_multiple_of(tiling.rows_per_tile));
+                    let scratch_rows = tiling.scratch_rows(rows);
                     match layout.conv_modes[index] {
                         Some(ConvMode::Int8 { .. }) => {
                             if layout.reprs[step.inputs[0]] == Repr::F32 {
                                 grow(&mut scratch.input_u8, batch * conv.geom.in_h * conv.geom.in_w * conv.geom.in_channels);
                             }
-                            grow(&mut scratch.cols_u8, wave * conv.kp);
-                            grow(&mut scratch.acc_i32, wave * conv.out_channels);
+                            grow(&mut scratch.cols_u8, scratch_rows * conv.kp);
+                            grow(&mut scratch.acc_i32, scratch_rows * conv.out_channels);
                         }
                         _ => {
-                            grow(&mut scratch.cols_f32, wave * conv.kp);
-                            grow(&mut scratch.acc_f32, wave * conv.out_channels);
+                            grow(&mut scratch.cols_f32, scratch_rows * conv.kp);
+                            grow(&mut scratch.acc_f32, scratch_rows * conv.out_channels);
                         }
                     }
                     Some(tiling)
@@ -77,7 +77,7 @@ impl Arena {
                     let rows = batch * conv.geom.out_pixels();
                     let tiling = Tiling::for_rows(rows, threads);
                     let k = conv.geom.k(conv.geom.in_channels / conv.weights.groups);
-                    grow(&mut scratch.cols_f32, tiling.wave_rows().min(rows.next_multiple_of(tiling.rows_per_tile)) * k);
+                    grow(&mut scratch.cols_f32, tiling.scratch_rows(rows) * k);
                     Some(tiling)
                 }
                 _ => None,
@@ -131,9 +131,14 @@ pub(crate) struct Context<'a> {
 }
 
 /// Runs every step of the program on the batch in `arena`.
+///
+/// With `RUST_LOG=rpr_infer::exec=debug`, each step logs its wall time, so a profile of one
+/// run needs no external tool. The clock is read only when that level is enabled.
 pub(crate) fn execute(ctx: &Context<'_>, arena: &mut Arena) -> Result<(), EngineError> {
+    let timed = tracing::enabled!(tracing::Level::DEBUG);
     for (index, step) in ctx.program.steps.iter().enumerate() {
         let _span = tracing::trace_span!("step", node = %step.node, op = step.op.kind()).entered();
+        let start = timed.then(std::time::Instant::now);
         let out_slot = ctx.layout.slots[step.output];
         let len = arena.batch * ctx.program.tensors[step.output].shape.len();
         let Arena { batch, f32_slots, u8_slots, scratch, tilings } = arena;
@@ -168,6 +173,10 @@ pub(crate) fn execute(ctx: &Context<'_>, arena: &mut Arena) -> Result<(), Engine
             Slot::U8(s) => u8_slots[s] = out_u8,
         }
         result?;
+        if let Some(start) = start {
+            let micros = start.elapsed().as_secs_f64() * 1e6;
+            tracing::debug!(step = index, node = %step.node, op = step.op.kind(), batch = arena.batch, micros, "step finished");
+        }
     }
     Ok(())
 }

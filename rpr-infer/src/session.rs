@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use ndarray::{Array2, ArrayView4};
+use ndarray::{Array2, ArrayView4, Axis, Slice};
+use rayon::prelude::*;
 
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -61,7 +62,49 @@ pub struct Session {
     pool: rayon::ThreadPool,
     kernels: KernelSet,
     layout: Layout,
-    arenas: HashMap<usize, Arena>,
+    plans: HashMap<usize, BatchPlan>,
+}
+
+/// Buffers for one batch size, and how the batch is split over the threads.
+enum BatchPlan {
+    /// Every step splits its own rows over the threads, with one join per step. Used when the
+    /// batch has fewer images than threads, or when an uneven split would idle a thread.
+    Layers(Arena),
+    /// One contiguous group of images per thread. Each group runs the whole network on its own
+    /// buffers, so the threads do not synchronize between steps.
+    Images(Vec<Arena>),
+}
+
+impl BatchPlan {
+    fn new(program: &crate::program::Program, layout: &Layout, batch: usize, threads: usize) -> Self {
+        let groups = image_groups(batch, threads);
+        if groups.len() <= 1 {
+            return BatchPlan::Layers(Arena::new(program, layout, batch, threads));
+        }
+        // Each group runs on one thread, so its steps use the single-thread tiling.
+        BatchPlan::Images(groups.iter().map(|range| Arena::new(program, layout, range.len(), 1)).collect())
+    }
+}
+
+/// Splits `batch` images into one contiguous group per thread, with sizes that differ by at
+/// most one image. Returns a single group when there are fewer images than threads. It also
+/// returns a single group for an unequal split of fewer than 4 images per thread, because the
+/// smaller groups would then leave their threads idle for more than a quarter of the run.
+fn image_groups(batch: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
+    let even = batch.is_multiple_of(threads);
+    if threads <= 1 || batch < threads || !(even || batch >= 4 * threads) {
+        return std::iter::once(0..batch).collect();
+    }
+    let (base, extra) = (batch / threads, batch % threads);
+    let mut start = 0;
+    (0..threads)
+        .map(|group| {
+            let len = base + usize::from(group < extra);
+            let range = start..start + len;
+            start += len;
+            range
+        })
+        .collect()
 }
 
 impl std::fmt::Debug for Session {
@@ -103,9 +146,10 @@ impl Session {
         let (int8, packed) = layout.int8_counts();
         tracing::info!(precision = ?options.precision, threads, kernels = kernels.isa.name(), int8, packed, "session created");
 
-        let mut session = Self { engine: engine.clone(), options, threads, pool, kernels, layout, arenas: HashMap::new() };
+        let mut session = Self { engine: engine.clone(), options, threads, pool, kernels, layout, plans: HashMap::new() };
         let batch = session.options.batch;
-        session.arena(batch);
+        let program = &session.engine.inner.program;
+        session.plans.insert(batch, BatchPlan::new(program, &session.layout, batch, threads));
         Ok(session)
     }
 
@@ -134,12 +178,6 @@ impl Session {
         self.layout.int8_counts()
     }
 
-    fn arena(&mut self, batch: usize) -> &mut Arena {
-        let program = &self.engine.inner.program;
-        let (layout, threads) = (&self.layout, self.threads);
-        self.arenas.entry(batch).or_insert_with(|| Arena::new(program, layout, batch, threads))
-    }
-
     /// Runs a batch given as NCHW f32 (already normalized) and returns the logits `[n, classes]`.
     pub fn run(&mut self, input: ArrayView4<'_, f32>) -> Result<Array2<f32>, EngineError> {
         let [c, h, w] = self.engine.input_shape();
@@ -153,12 +191,47 @@ impl Session {
             return Err(EngineError::Input(format!("input value at flat index {index} is {value}")));
         }
 
-        let Self { engine, threads, pool, kernels, layout, arenas, .. } = self;
+        let Self { engine, threads, pool, kernels, layout, plans, .. } = self;
         let program = &engine.inner.program;
-        let arena = arenas.entry(n).or_insert_with(|| Arena::new(program, layout, n, *threads));
-        arena.write_input(program, layout, input);
+        let plan = plans.entry(n).or_insert_with(|| BatchPlan::new(program, layout, n, *threads));
         let ctx = Context { file: &engine.inner.file, program, layout, kernels };
-        pool.install(|| execute(&ctx, arena))?;
-        Ok(arena.read_output(program, layout))
+        match plan {
+            BatchPlan::Layers(arena) => {
+                arena.write_input(program, layout, input);
+                pool.install(|| execute(&ctx, arena))?;
+                Ok(arena.read_output(program, layout))
+            }
+            BatchPlan::Images(arenas) => {
+                let groups = image_groups(n, *threads);
+                pool.install(|| {
+                    arenas.par_iter_mut().zip(groups).try_for_each(|(arena, range)| {
+                        arena.write_input(program, layout, input.slice_axis(Axis(0), Slice::from(range)));
+                        execute(&ctx, arena)
+                    })
+                })?;
+                let parts: Vec<Array2<f32>> = arenas.iter().map(|arena| arena.read_output(program, layout)).collect();
+                let views: Vec<_> = parts.iter().map(|part| part.view()).collect();
+                Ok(ndarray::concatenate(Axis(0), &views).expect("every group has the same logit count"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_groups;
+
+    #[test]
+    fn image_groups_cover_batch_evenly() {
+        assert_eq!(image_groups(64, 2), vec![0..32, 32..64]);
+        assert_eq!(image_groups(9, 2), vec![0..5, 5..9]);
+        assert_eq!(image_groups(6, 3), vec![0..2, 2..4, 4..6]);
+    }
+
+    #[test]
+    fn image_groups_keep_small_batches_whole() {
+        assert_eq!(image_groups(1, 2), vec![0..1]);
+        assert_eq!(image_groups(3, 2), vec![0..3]);
+        assert_eq!(image_groups(64, 1), vec![0..64]);
     }
 }

@@ -88,7 +88,8 @@ pub(crate) enum Source<'a, T> {
 }
 
 /// Runs the convolution: im2col of each tile, the GEMM kernel, then
-/// `out = store(relu?(acc * multiplier[o] + bias[o]))`. `cols` and `acc` hold one wave of tiles.
+/// `out = store(relu?(acc * multiplier[o] + bias[o]))`. `cols` and `acc` hold
+/// `call.tiling.scratch_rows(call.rows)` rows.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn packed_conv<D, C, O>(
     call: &PackedConvCall<'_>,

@@ -1,16 +1,21 @@
 //! Splits GEMM-shaped work over output rows into tiles that run in parallel.
 //!
-//! A tile owns a contiguous block of im2col rows, accumulator rows and output rows, so tiles
-//! never share memory. Work proceeds in waves of `tiles_per_wave` tiles, which bounds the
-//! im2col and accumulator scratch to one wave instead of the whole batch.
+//! A tile owns a contiguous block of output rows. Its im2col rows and accumulator rows live in
+//! the scratch block of the worker thread that runs it, so tiles never share memory and the
+//! scratch contains one tile per thread instead of the whole batch. Rayon balances the tiles
+//! over the threads with a single join at the end of the operation.
+
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-/// Rows per tile and tiles per wave.
+/// Rows per tile and the number of threads that run tiles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Tiling {
     pub rows_per_tile: usize,
-    pub tiles_per_wave: usize,
+    /// Threads of the pool, with one scratch block each. With 1, every tile runs on the calling
+    /// thread.
+    pub workers: usize,
 }
 
 /// Upper bound on rows per tile: 256 rows of a 576-wide u8 im2col block (ResNet-20's widest
@@ -21,19 +26,24 @@ const ROW_ALIGN: usize = 16;
 
 impl Tiling {
     /// Chooses tiles for `rows` output rows on `threads` threads: about two tiles per thread so
-    /// that uneven tiles balance, and a single tile when running on one thread.
+    /// that uneven tiles balance, and tiles of at most `MAX_TILE_ROWS` rows on one thread.
     pub fn for_rows(rows: usize, threads: usize) -> Self {
         let rows = rows.max(1);
         if threads <= 1 {
-            return Self { rows_per_tile: rows.min(MAX_TILE_ROWS), tiles_per_wave: 1 };
+            return Self { rows_per_tile: rows.min(MAX_TILE_ROWS), workers: 1 };
         }
         let per_tile = rows.div_ceil(threads * 2).next_multiple_of(ROW_ALIGN).clamp(ROW_ALIGN, MAX_TILE_ROWS);
-        Self { rows_per_tile: per_tile, tiles_per_wave: threads * 2 }
+        Self { rows_per_tile: per_tile, workers: threads }
     }
 
-    /// Rows held by the scratch of one wave.
-    pub fn wave_rows(&self) -> usize {
-        self.rows_per_tile * self.tiles_per_wave
+    /// Rows of scratch that [`for_each_tile`] needs for `rows` output rows: one tile per worker,
+    /// or only `rows` when they fit in a single tile.
+    pub fn scratch_rows(&self, rows: usize) -> usize {
+        if rows <= self.rows_per_tile {
+            rows
+        } else {
+            self.rows_per_tile * self.workers
+        }
     }
 }
 
@@ -54,9 +64,15 @@ pub(crate) struct RowWidths {
     pub out: usize,
 }
 
-/// Calls `work` once per tile, in parallel within each wave. `cols` and `acc` must hold one wave
-/// (`tiling.wave_rows()` rows) and `out` all rows.
-/// Stops at the first tile that returns an error and returns that error.
+/// Scratch rows of one worker thread.
+struct Slot<'a, A, C> {
+    cols: &'a mut [A],
+    acc: &'a mut [C],
+}
+
+/// Calls `work` once per tile, in parallel on the current rayon pool when the tiling has more
+/// than one worker. `cols` and `acc` must hold `tiling.scratch_rows(rows)` rows and `out` all
+/// rows. Returns the error of the first tile that fails, after the tiles already running finish.
 pub(crate) fn for_each_tile<A, C, O, E, F>(
     tiling: Tiling,
     widths: RowWidths,
@@ -73,33 +89,51 @@ where
     F: Fn(Tile<'_, A, C, O>) -> Result<(), E> + Sync,
 {
     let rows = out.len().checked_div(widths.out).unwrap_or(0);
-    let mut remaining_out = out;
-    let mut first_row = 0;
-    while first_row < rows {
-        let mut tiles = Vec::with_capacity(tiling.tiles_per_wave);
-        let mut remaining_cols = &mut cols[..];
-        let mut remaining_acc = &mut acc[..];
-        for _ in 0..tiling.tiles_per_wave {
-            if first_row >= rows {
-                break;
-            }
-            let tile_rows = tiling.rows_per_tile.min(rows - first_row);
-            let (tile_cols, rest) = std::mem::take(&mut remaining_cols).split_at_mut(tile_rows * widths.cols);
-            remaining_cols = rest;
-            let (tile_acc, rest) = std::mem::take(&mut remaining_acc).split_at_mut(tile_rows * widths.acc);
-            remaining_acc = rest;
-            let (tile_out, rest) = std::mem::take(&mut remaining_out).split_at_mut(tile_rows * widths.out);
-            remaining_out = rest;
-            tiles.push(Tile { first_row, rows: tile_rows, cols: tile_cols, acc: tile_acc, out: tile_out });
-            first_row += tile_rows;
-        }
-        if tiles.len() == 1 {
-            tiles.into_iter().try_for_each(&work)?;
-        } else {
-            tiles.into_par_iter().try_for_each(&work)?;
-        }
+    if rows == 0 {
+        return Ok(());
     }
-    Ok(())
+    let per_tile = tiling.rows_per_tile;
+    let tile_of = |index: usize, out: &'_ mut [O], slot: &mut Slot<'_, A, C>| {
+        let tile_rows = out.len() / widths.out;
+        let cols = &mut slot.cols[..tile_rows * widths.cols];
+        let acc = &mut slot.acc[..tile_rows * widths.acc];
+        work(Tile { first_row: index * per_tile, rows: tile_rows, cols, acc, out })
+    };
+
+    let slot_rows = per_tile.min(rows);
+    let tiles = rows.div_ceil(per_tile);
+    if tiling.workers <= 1 || tiles == 1 {
+        let mut slot = Slot { cols: &mut cols[..slot_rows * widths.cols], acc: &mut acc[..slot_rows * widths.acc] };
+        return out.chunks_mut(per_tile * widths.out).enumerate().try_for_each(|(index, out)| tile_of(index, out, &mut slot));
+    }
+
+    // One scratch block per worker. A worker locks only its own block, and a tile makes no
+    // rayon call that could start another tile on the same thread, so inside the session pool
+    // a lock is always free.
+    let slots: Vec<Mutex<Slot<'_, A, C>>> = split_rows(cols, slot_rows * widths.cols, tiling.workers)
+        .into_iter()
+        .zip(split_rows(acc, slot_rows * widths.acc, tiling.workers))
+        .map(|(cols, acc)| Mutex::new(Slot { cols, acc }))
+        .collect();
+    out.par_chunks_mut(per_tile * widths.out).enumerate().try_for_each(|(index, out)| {
+        // Outside a pool (or on a foreign pool), every call lands in block 0 and the lock
+        // serializes the tiles, which stays correct.
+        let worker = rayon::current_thread_index().unwrap_or(0) % slots.len();
+        let mut slot = slots[worker].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        tile_of(index, out, &mut slot)
+    })
+}
+
+/// Splits `buffer` into `count` blocks of `len` elements; a block is empty when `len` is 0.
+fn split_rows<T>(buffer: &mut [T], len: usize, count: usize) -> Vec<&mut [T]> {
+    let mut blocks = Vec::with_capacity(count);
+    let mut rest = buffer;
+    for _ in 0..count {
+        let (block, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        blocks.push(block);
+        rest = tail;
+    }
+    blocks
 }
 
 #[cfg(test)]
@@ -108,11 +142,11 @@ mod tests {
 
     #[test]
     fn tiles_cover_every_row_once() {
-        for (rows, threads) in [(1, 1), (5, 2), (64, 2), (1000, 2), (1000, 3), (4096, 1)] {
+        for (rows, threads) in [(1, 1), (5, 2), (40, 4), (64, 2), (1000, 2), (1000, 3), (4096, 1)] {
             let tiling = Tiling::for_rows(rows, threads);
             let widths = RowWidths { cols: 3, acc: 2, out: 1 };
-            let mut cols = vec![0u8; tiling.wave_rows() * 3];
-            let mut acc = vec![0i32; tiling.wave_rows() * 2];
+            let mut cols = vec![0u8; tiling.scratch_rows(rows) * 3];
+            let mut acc = vec![0i32; tiling.scratch_rows(rows) * 2];
             let mut out = vec![0usize; rows];
             let result: Result<(), ()> = for_each_tile(tiling, widths, &mut cols, &mut acc, &mut out, |tile| {
                 assert_eq!(tile.cols.len(), tile.rows * 3);

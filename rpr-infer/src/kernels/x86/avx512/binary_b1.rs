@@ -21,6 +21,22 @@ const NR: usize = 8;
 pub(crate) const NAME: &str = "avx512_vpopcntdq_binary_b1_2x8";
 
 pub(crate) fn gemm(_token: Avx512Popcnt, d: &Dims, a: &[u32], w: &[u8], out: &mut [i32]) {
+    // SAFETY: the token proves AVX-512 F/BW/VPOPCNTDQ, and `check` verified
+    // the lengths that `blocked` relies on (see there).
+    unsafe { blocked(d, a, w, out) }
+}
+
+/// Walks the output in register tiles. Running the loop itself with the
+/// target features lets the tiles inline into it, which saves a call per
+/// tile. That call matters because with `k = 1024` a tile does only 2
+/// vectors of work per output.
+///
+/// # Safety
+/// AVX-512 F/BW/VPOPCNTDQ must be available, `a` must contain `p * words`
+/// words, `w` `o * row_bytes` bytes and `out` at least
+/// `(p - 1) * stride + o` elements.
+#[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
+unsafe fn blocked(d: &Dims, a: &[u32], w: &[u8], out: &mut [i32]) {
     let mut i0 = 0;
     while i0 < d.p {
         let m = MR.min(d.p - i0);
@@ -29,9 +45,8 @@ pub(crate) fn gemm(_token: Avx512Popcnt, d: &Dims, a: &[u32], w: &[u8], out: &mu
             let n = NR.min(d.o - j0);
             for (di, dj, tm, tn) in tiles(m, n, MR, NR) {
                 let (i, j) = (i0 + di, j0 + dj);
-                // SAFETY: the token proves AVX-512 F/BW/VPOPCNTDQ. `check`
-                // verified `a` (`p * words` words), `w` (`o * row_bytes`) and
-                // `out` (`(p - 1) * stride + o`); the tile stays inside them.
+                // SAFETY: the tile stays inside `a`, `w` and `out`, whose
+                // lengths the function's contract gives.
                 unsafe {
                     let a_tile = a.as_ptr().add(i * d.words);
                     let w_tile = w.as_ptr().add(j * d.row_bytes);
@@ -77,7 +92,9 @@ fn hsum8_epi64(v: &[__m512i; 8]) -> __m512i {
     )
 }
 
+#[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
+#[allow(clippy::needless_range_loop)]
 unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u32, w: *const u8, out: *mut i32) {
     let mut acc = [[_mm512_setzero_si512(); N]; M];
     let mut start = 0;
@@ -86,10 +103,12 @@ unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u32, w: *cons
         let count = 16.min(d.words - start);
         let last = start + count == d.words;
         let lanes: u16 = if count == 16 { u16::MAX } else { (1u16 << count) - 1 };
+        // Index loops over the constant `M` and `N` keep `acc` in registers
+        // even where iterator adapters are not inlined (builds without LTO).
         let mut weights = [_mm512_setzero_si512(); N];
-        for (j, v) in weights.iter_mut().enumerate() {
+        for j in 0..N {
             // SAFETY: words `start..start + count <= words` of weight row `j` exist.
-            *v = unsafe { _mm512_maskz_loadu_epi32(lanes, w.add(j * d.row_bytes + 4 * start).cast()) };
+            weights[j] = unsafe { _mm512_maskz_loadu_epi32(lanes, w.add(j * d.row_bytes + 4 * start).cast()) };
         }
         // Only the last word of a row can hold padding bits.
         let valid = if last {
@@ -101,12 +120,12 @@ unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u32, w: *cons
         } else {
             _mm512_set1_epi32(-1)
         };
-        for (i, acc_row) in acc.iter_mut().enumerate() {
+        for i in 0..M {
             // SAFETY: words `start..start + count` of activation row `i` exist.
             let x = unsafe { _mm512_maskz_loadu_epi32(lanes, a.add(i * d.words + start).cast()) };
             let x = _mm512_and_si512(x, valid);
-            for (acc_ij, &v) in acc_row.iter_mut().zip(&weights) {
-                *acc_ij = _mm512_add_epi64(*acc_ij, _mm512_popcnt_epi64(_mm512_xor_si512(x, v)));
+            for j in 0..N {
+                acc[i][j] = _mm512_add_epi64(acc[i][j], _mm512_popcnt_epi64(_mm512_xor_si512(x, weights[j])));
             }
         }
         start += count;

@@ -4,4 +4,5 @@
 pub(crate) mod binary_b1;
 pub(crate) mod float;
 pub(crate) mod u8_addsub;
+pub(crate) mod u8_bcast;
 pub(crate) mod u8_dot;

@@ -128,17 +128,22 @@ fn read_bits(row: &[u8], offset: usize, tail: bool) -> u64 {
 /// `M x N` register tile: `M` activation rows at `a` (stride `kp`) against
 /// the expanded codes of `N` weight rows, results at `out` (stride `stride`).
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[allow(clippy::needless_range_loop)]
 unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u8, codes: &[__m512i], out: *mut i32) {
+    // Index loops over the constant `M` and `N` unroll fully and keep `acc`
+    // in registers even without LTO, where iterator adapters were not
+    // inlined into this `target_feature` function.
     let mut acc = [[_mm512_setzero_si512(); N]; M];
     let full = d.kp / 64;
-    for (chunk, code) in codes.chunks_exact(NR).enumerate() {
+    for chunk in 0..d.kp.div_ceil(64) {
+        let code = &codes[chunk * NR..chunk * NR + NR];
         // `kp` is a multiple of 32, so the last chunk has 64 or 32 columns.
         let lanes = if chunk < full { u64::MAX } else { u64::from(u32::MAX) };
-        for (i, acc_row) in acc.iter_mut().enumerate() {
+        for i in 0..M {
             // SAFETY: the masked load reads only the columns of row `i` below `kp`.
             let x = unsafe { _mm512_maskz_loadu_epi8(lanes, a.add(i * d.kp + 64 * chunk).cast()) };
-            for (acc_ij, &c) in acc_row.iter_mut().zip(code) {
-                *acc_ij = _mm512_dpbusd_epi32(*acc_ij, x, c);
+            for j in 0..N {
+                acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], x, code[j]);
             }
         }
     }
@@ -160,15 +165,17 @@ unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u8, codes: &[
 
 /// `M x 1` tile against the codes of tile row `column`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[allow(clippy::needless_range_loop)]
 unsafe fn tile_column<const M: usize>(d: &Dims, a: *const u8, codes: &[__m512i], column: usize, out: *mut i32) {
     let mut acc = [_mm512_setzero_si512(); M];
     let full = d.kp / 64;
-    for (chunk, code) in codes.chunks_exact(NR).enumerate() {
+    for chunk in 0..d.kp.div_ceil(64) {
+        let code = codes[chunk * NR + column];
         let lanes = if chunk < full { u64::MAX } else { u64::from(u32::MAX) };
-        for (i, acc_i) in acc.iter_mut().enumerate() {
+        for i in 0..M {
             // SAFETY: the masked load reads only the columns of row `i` below `kp`.
             let x = unsafe { _mm512_maskz_loadu_epi8(lanes, a.add(i * d.kp + 64 * chunk).cast()) };
-            *acc_i = _mm512_dpbusd_epi32(*acc_i, x, code[column]);
+            acc[i] = _mm512_dpbusd_epi32(acc[i], x, code);
         }
     }
     for (i, &v) in acc.iter().enumerate() {

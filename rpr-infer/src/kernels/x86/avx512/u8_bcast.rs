@@ -1,0 +1,311 @@
+//! Output-channel-vectorized `vpdpbusd` kernels for `u8` activations.
+//!
+//! Each `i32` lane of a code vector contains the 4 signed byte codes of one
+//! output channel for 4 consecutive columns, so one vector covers 16 output
+//! channels. The kernel broadcasts 4 activation bytes of one row to all
+//! lanes and `vpdpbusd` adds their dot product with each channel's codes to
+//! that channel's lane. An accumulator therefore ends as 16 finished outputs
+//! of one row, with no horizontal sum, and the reduction stops at `k`
+//! rounded up to 4 instead of `kp`.
+//!
+//! That suits short reductions with few output channels, such as the 3x3
+//! convs of a CIFAR-sized ResNet (`k = 144`, 16 channels), where the
+//! horizontal sums of the row-dot-product kernel in `u8_dot` cost about as
+//! much as its multiplies.
+//!
+//! The codes of up to 64 channels are expanded once per call into
+//! `ceil(k / 4)` vectors per 16 channels, and every activation row reuses
+//! them.
+
+use std::arch::x86_64::*;
+
+use crate::kernels::check::Dims;
+use crate::kernels::x86::Avx512Vnni;
+
+/// Byte codes of 16 output channels for 4 columns, with channel `j` in lane `j`.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct CodeVector([u32; 16]);
+
+/// Output channels per code vector.
+const LANES: usize = 16;
+/// Code vectors per channel block: 64 output channels.
+const MAX_VECTORS: usize = 4;
+
+pub(crate) const TERNARY_NAME: &str = "avx512_vnni_bcast_ternary_u8_6x64";
+pub(crate) const BINARY_NAME: &str = "avx512_vnni_bcast_binary_u8_6x64";
+
+/// Byte codes of 4 columns, indexed by the 4 plane bits of those columns.
+/// `vpermd` looks them up for 16 channels at once.
+/// - `NONZERO_BYTES[n]`: byte `b` is 1 where bit `b` of `n` is set, else 0.
+/// - `NEGATIVE_BYTES[n]`: byte `b` is 2 where bit `b` of `n` is set, else 0.
+///   Subtracting it from the nonzero bytes turns +1 into -1 where the
+///   negative bit is set (the planes are checked: negative implies nonzero).
+/// - `BINARY_BYTES[n]`: byte `b` is +1 where bit `b` of `n` is set, else -1.
+const NONZERO_BYTES: [u32; 16] = nibble_bytes(0x01, 0x00);
+const NEGATIVE_BYTES: [u32; 16] = nibble_bytes(0x02, 0x00);
+const BINARY_BYTES: [u32; 16] = nibble_bytes(0x01, 0xFF);
+
+const fn nibble_bytes(set: u32, clear: u32) -> [u32; 16] {
+    let mut table = [0u32; 16];
+    let mut index = 0;
+    while index < 16 {
+        let mut value = 0u32;
+        let mut b = 0;
+        while b < 4 {
+            let byte = if index >> b & 1 == 1 { set } else { clear };
+            value |= byte << (8 * b);
+            b += 1;
+        }
+        table[index] = value;
+        index += 1;
+    }
+    table
+}
+
+/// Computes the whole GEMM. `BINARY` selects the 1-bit weight layout.
+pub(crate) fn gemm<const BINARY: bool>(_token: Avx512Vnni, d: &Dims, a: &[u8], w: &[u8], out: &mut [i32]) {
+    let steps = d.k.div_ceil(4);
+    let mut codes = vec![CodeVector([0; LANES]); MAX_VECTORS * steps];
+    let mut j0 = 0;
+    while j0 < d.o {
+        let channels = (LANES * MAX_VECTORS).min(d.o - j0);
+        let vectors = channels.div_ceil(LANES);
+        // SAFETY: the token proves AVX-512 F/BW/VNNI. `check` verified that
+        // `w` contains `o * row_bytes` bytes, that `a` contains `p * kp` bytes
+        // with `4 * steps <= kp`, and that `out` contains
+        // `(p - 1) * stride + o` elements. Both calls stay in channels
+        // `j0..j0 + channels <= o`.
+        unsafe {
+            expand_codes::<BINARY>(d, w, j0, channels, steps, &mut codes);
+            match vectors {
+                1 => rows::<8, 1>(d, a, &codes, steps, j0, channels, out),
+                2 => rows::<8, 2>(d, a, &codes, steps, j0, channels, out),
+                3 => rows::<6, 3>(d, a, &codes, steps, j0, channels, out),
+                _ => rows::<6, 4>(d, a, &codes, steps, j0, channels, out),
+            }
+        }
+        j0 += channels;
+    }
+}
+
+/// Fills `codes[t * MAX_VECTORS + v]` with columns `4t..4t + 4` of channels
+/// `j0 + 16v ..` for every `t < steps`. A masked gather loads one plane word
+/// of 16 channels, and each nibble of it becomes one code vector through a
+/// `vpermd` table lookup. Lanes past `channels` hold codes that no store
+/// reads.
+///
+/// # Safety
+/// AVX-512 F/BW must be available, `w` must hold weight rows
+/// `j0..j0 + channels` of `row_bytes` bytes each, `4 * steps <= kp` and
+/// `codes` must hold `MAX_VECTORS * steps` vectors.
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn expand_codes<const BINARY: bool>(
+    d: &Dims,
+    w: &[u8],
+    j0: usize,
+    channels: usize,
+    steps: usize,
+    codes: &mut [CodeVector],
+) {
+    let load = |table: &[u32; 16]| {
+        // SAFETY: a table is 16 `u32` values, one unaligned 64-byte load.
+        unsafe { _mm512_loadu_si512(table.as_ptr().cast()) }
+    };
+    let (nonzero_bytes, negative_bytes, binary_bytes) = (load(&NONZERO_BYTES), load(&NEGATIVE_BYTES), load(&BINARY_BYTES));
+    // Byte offset of each lane's weight row. `MAX_K` keeps 16 rows below 2^31 bytes.
+    let offsets = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(d.row_bytes as i32),
+    );
+    for v in 0..channels.div_ceil(LANES) {
+        let lanes = (channels - LANES * v).min(LANES);
+        let mask: u16 = if lanes == LANES { u16::MAX } else { (1u16 << lanes) - 1 };
+        // SAFETY: row `j0 + 16v` is inside `w`, and the masked gathers below
+        // read only rows below `j0 + channels`.
+        let base = unsafe { w.as_ptr().add((j0 + LANES * v) * d.row_bytes) };
+        for word in 0..steps.div_ceil(8) {
+            // SAFETY: plane word `word < kp / 32` of each row, and of the
+            // negative plane `words` words further, lies inside the row.
+            let (mut nonzero, mut negative) = unsafe {
+                let gather = |offset: usize| {
+                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), mask, offsets, base.add(4 * offset).cast())
+                };
+                (gather(word), if BINARY { _mm512_setzero_si512() } else { gather(d.words + word) })
+            };
+            for t in 8 * word..(8 * word + 8).min(steps) {
+                // `vpermd` reads only the low 4 bits of each index lane.
+                let vector = if BINARY {
+                    _mm512_permutexvar_epi32(nonzero, binary_bytes)
+                } else {
+                    _mm512_sub_epi8(
+                        _mm512_permutexvar_epi32(nonzero, nonzero_bytes),
+                        _mm512_permutexvar_epi32(negative, negative_bytes),
+                    )
+                };
+                // SAFETY: `t < steps` and `v < MAX_VECTORS`, and `CodeVector` is 64-byte aligned.
+                unsafe { _mm512_store_si512(codes.as_mut_ptr().add(t * MAX_VECTORS + v).cast(), vector) };
+                nonzero = _mm512_srli_epi32::<4>(nonzero);
+                negative = _mm512_srli_epi32::<4>(negative);
+            }
+        }
+    }
+}
+
+/// Runs every activation row against the expanded codes of one channel
+/// block, `M` rows at a time.
+///
+/// # Safety
+/// AVX-512 F/BW/VNNI must be available, `a` must hold `p * kp` bytes with
+/// `4 * steps <= kp`, and `out` must hold `(p - 1) * stride + j0 + channels`
+/// elements, with `channels <= 16 * V`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn rows<const M: usize, const V: usize>(
+    d: &Dims,
+    a: &[u8],
+    codes: &[CodeVector],
+    steps: usize,
+    j0: usize,
+    channels: usize,
+    out: &mut [i32],
+) {
+    // Lanes of the last vector that hold real channels.
+    let tail = channels - LANES * (V - 1);
+    let last_lanes: u16 = if tail == LANES { u16::MAX } else { (1u16 << tail) - 1 };
+    let mut i = 0;
+    while i < d.p {
+        let m = M.min(d.p - i);
+        // SAFETY: rows `i..i + m <= p` are inside `a` and `out` by the contract.
+        unsafe {
+            let a_tile = a.as_ptr().add(i * d.kp);
+            let out_tile = out.as_mut_ptr().add(i * d.stride + j0);
+            if m == M {
+                tile::<M, V>(d, a_tile, codes, steps, last_lanes, out_tile);
+            } else {
+                for r in 0..m {
+                    tile::<1, V>(d, a_tile.add(r * d.kp), codes, steps, last_lanes, out_tile.add(r * d.stride));
+                }
+            }
+        }
+        i += m;
+    }
+}
+
+/// `M` activation rows at `a` (stride `kp`) against `16 * V` channels,
+/// results at `out` (stride `stride`). The last vector stores only `last_lanes`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[allow(clippy::needless_range_loop)]
+unsafe fn tile<const M: usize, const V: usize>(
+    d: &Dims,
+    a: *const u8,
+    codes: &[CodeVector],
+    steps: usize,
+    last_lanes: u16,
+    out: *mut i32,
+) {
+    // Index loops over the constant `M` and `V` unroll fully, so `acc` and
+    // `code` live in registers. Iterator adapters here were not inlined into
+    // this `target_feature` function, which kept the accumulators in memory.
+    let mut acc = [[_mm512_setzero_si512(); V]; M];
+    let mut code = [_mm512_setzero_si512(); V];
+    for t in 0..steps {
+        for v in 0..V {
+            // SAFETY: `codes` holds `MAX_VECTORS * steps` aligned vectors and `v < V <= MAX_VECTORS`.
+            code[v] = unsafe { _mm512_load_si512(codes.as_ptr().add(t * MAX_VECTORS + v).cast()) };
+        }
+        for r in 0..M {
+            // SAFETY: bytes `4t..4t + 4 <= kp` of row `r` are inside `a`.
+            let x = unsafe { _mm512_set1_epi32(a.add(r * d.kp + 4 * t).cast::<i32>().read_unaligned()) };
+            for v in 0..V {
+                acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], x, code[v]);
+            }
+        }
+    }
+    for r in 0..M {
+        for v in 0..V {
+            // SAFETY: channels `16v..` of row `r` up to `channels` are inside
+            // `out`; the last vector writes only its valid lanes.
+            unsafe {
+                let dst = out.add(r * d.stride + LANES * v);
+                if v + 1 == V {
+                    _mm512_mask_storeu_epi32(dst.cast(), last_lanes, acc[r][v]);
+                } else {
+                    _mm512_storeu_si512(dst.cast(), acc[r][v]);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(value: u32) -> [i8; 4] {
+        value.to_le_bytes().map(|b| b as i8)
+    }
+
+    #[test]
+    fn ternary_tables_decode_planes() {
+        // Column 0 is +1, column 1 is -1, column 2 is 0, column 3 is -1.
+        let (nonzero, negative) = (0b1011, 0b1010);
+        let codes: Vec<i8> = bytes(NONZERO_BYTES[nonzero])
+            .iter()
+            .zip(bytes(NEGATIVE_BYTES[negative]))
+            .map(|(&n, m)| n.wrapping_sub(m))
+            .collect();
+        assert_eq!(codes, [1, -1, 0, -1]);
+    }
+
+    #[test]
+    fn binary_table_maps_clear_bits_to_minus_one() {
+        assert_eq!(bytes(BINARY_BYTES[0b0101]), [1, -1, 1, -1]);
+    }
+
+    use rand::{Rng, SeedableRng};
+    use rpr_core::pack::{pack, padded_k, Encoding};
+
+    use crate::kernels::scalar;
+    use crate::kernels::x86::{avx512_bcast_binary_u8_strided, avx512_bcast_ternary_u8_strided};
+
+    /// Compares both kernels with the scalar kernels on `(p, o, k)`, with a
+    /// stride wider than `o` so that a store past channel `o` shows up.
+    fn check_against_scalar(p: usize, o: usize, k: usize, seed: u64) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let kp = padded_k(k);
+        let mut a = vec![0u8; p * kp];
+        for row in a.chunks_exact_mut(kp) {
+            row[..k].iter_mut().for_each(|x| *x = if rng.gen_range(0..4) == 0 { 255 } else { rng.gen() });
+        }
+        let ternary = ndarray::Array2::from_shape_fn((o, k), |_| rng.gen_range(-1i8..=1));
+        let binary = ternary.mapv(|c| if c >= 0 { 1 } else { -1 });
+        let stride = o + 5;
+        for (codes, encoding) in [(&ternary, Encoding::Ternary2), (&binary, Encoding::Binary)] {
+            let w = pack(codes.view(), encoding).expect("valid codes");
+            let (fast, oracle): (crate::kernels::StridedGemmFn<u8, i32>, crate::kernels::StridedGemmFn<u8, i32>) = match encoding {
+                Encoding::Binary => (avx512_bcast_binary_u8_strided, scalar::binary_u8_strided),
+                _ => (avx512_bcast_ternary_u8_strided, scalar::ternary_u8_strided),
+            };
+            let mut expected = vec![-9i32; p * stride];
+            oracle(&a, p, &w.view(), &mut expected, stride).expect("scalar kernel runs");
+            let mut got = vec![-9i32; p * stride];
+            fast(&a, p, &w.view(), &mut got, stride).expect("kernel runs");
+            assert_eq!(got, expected, "{encoding:?} p={p} o={o} k={k} seed={seed}");
+        }
+    }
+
+    #[test]
+    fn bcast_kernels_match_scalar() {
+        if Avx512Vnni::try_new().is_none() {
+            eprintln!("SKIPPED: this CPU lacks AVX-512 VNNI");
+            return;
+        }
+        // Channel counts below, at and past one vector (16) and one block
+        // (64), odd `k` with a partial last step of 4 columns, odd rows.
+        let shapes = [(1, 1, 1), (9, 16, 144), (13, 17, 143), (7, 33, 5), (11, 48, 288), (6, 64, 576), (5, 70, 97), (3, 131, 1025)];
+        for (seed, &(p, o, k)) in shapes.iter().enumerate() {
+            check_against_scalar(p, o, k, seed as u64);
+        }
+    }
+}
