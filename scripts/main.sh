@@ -3,8 +3,9 @@
 # inference with the engine. Installs what is missing first.
 #
 # Outputs go to runs/main/. Environment overrides for quicker or longer runs:
-#   RPR_TRAIN_SUBSET   training images per RPR epoch (default 4000)
+#   RPR_TRAIN_SUBSET   training images per RPR epoch (default 8000)
 #   RPR_EPOCHS         RPR epochs (default 7: FF 0.9 ... 1.0, one epoch each)
+#   RPR_LR             Adam learning rate of the RPR run (default 3e-4)
 #   RPR_CALIBRATE      images for the int8 activation calibration (default 512)
 set -euo pipefail
 
@@ -17,8 +18,9 @@ source scripts/env.sh
 
 float_dir="models/resnet20-fmnist-float"
 run_dir="runs/main"
-train_subset="${RPR_TRAIN_SUBSET:-4000}"
+train_subset="${RPR_TRAIN_SUBSET:-8000}"
 epochs="${RPR_EPOCHS:-7}"
+lr="${RPR_LR:-0.0003}"
 calibrate="${RPR_CALIBRATE:-512}"
 bin="target/release"
 
@@ -32,15 +34,17 @@ start=$(date +%s)
 
 if [ ! -f "$float_dir/weights.safetensors" ]; then
     # The shipped float checkpoint is missing: reproduce it (docs/RESULTS.md).
+    # It was trained with one libtorch thread, and the thread count changes the
+    # order of float reductions and with it the weights.
     step "pretraining the float ResNet-20 into $float_dir"
     "$bin/rpr-train" pretrain --arch resnet20 --dataset fashion-mnist \
-        --train-subset 15000 --epochs 6 --batch-size 128 --lr 0.1 --weight-decay 5e-4 \
-        --seed 0 --out "$float_dir"
+        --epochs 7 --batch-size 128 --lr 0.1 --weight-decay 5e-4 \
+        --seed 0 --threads 1 --out "$float_dir"
 fi
 
 step "ternary RPR from $float_dir ($epochs epochs, $train_subset training images per epoch)"
 "$bin/rpr-train" rpr --method rpr --bits ternary --init-checkpoint "$float_dir" \
-    --train-subset "$train_subset" --epochs "$epochs" --ff-step-epochs 1 --seed 0 \
+    --train-subset "$train_subset" --epochs "$epochs" --ff-step-epochs 1 --lr "$lr" --seed 0 \
     --out "$run_dir/ternary"
 
 step "evaluating the float and ternary checkpoints with libtorch on the full test set"

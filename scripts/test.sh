@@ -25,7 +25,10 @@ scripts/setup.sh test
 # shellcheck source=env.sh
 source scripts/env.sh
 
-echo "[test] host: cargo test --workspace"
+# `cargo test` links tests against the rlib only, so it leaves the static
+# library that the C example test compiles against stale or missing.
+echo "[test] host: cargo build -p rpr-infer (C libraries), cargo test --workspace"
+cargo build --locked -p rpr-infer
 cargo test --workspace --locked
 
 if [ "$arm" -eq 1 ]; then
