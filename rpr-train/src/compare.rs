@@ -257,11 +257,13 @@ pub fn write_comparison(out: &Path, runs: &[ComparedRun]) -> Result<()> {
         if let Some(fp) = best.iter().find_map(|r| r.report.fp_top1) {
             series.push(Series { label: "float".into(), points: vec![(1.0, fp), (max_epochs, fp)] });
         }
-        let lowest = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(1.0, f64::min);
+        let values = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+        let lowest = values().fold(1.0, f64::min);
+        let highest = values().fold(0.0, f64::max);
         panels.push(Panel {
             title: format!("{bits} weights: test top-1 by epoch, best learning rate per method"),
             y_label: "top-1".into(),
-            y_range: (lowest - 0.01).max(0.0)..1.0,
+            y_range: (lowest - 0.01).max(0.0)..(highest + 0.01).min(1.0),
             series,
         });
     }

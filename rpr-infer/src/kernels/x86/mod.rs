@@ -204,23 +204,26 @@ gemm_entry!(
     }
 );
 
-/// The AVX2 set. `ternary_u8` uses the `vpmaddubsw` kernel: on 1024^3 it
-/// ran at 57 GMAC/s against 42 for the add/sub kernel before that kernel
-/// cached its masks (AMD EPYC Zen 4, one core, `cargo bench -p rpr-benches
-/// --no-default-features --bench kernels`). The add/sub kernel stays available as a variant.
+/// The AVX2 set. `ternary_u8` uses the multiplier-free add/sub kernel, which
+/// was faster than the `vpmaddubsw` kernel on every shape measured: 62.3
+/// against 61.1 GMAC/s on 1024^3, and 44.2 against 37.6, 57.3 against 52.7
+/// and 58.2 against 49.6 on the three ResNet-20 conv shapes (`cargo bench -p
+/// rpr-benches --no-default-features --bench kernels`, built without LTO, on
+/// one otherwise idle AMD EPYC Zen 4 core). The `vpmaddubsw` kernel stays
+/// available as a variant and is still the `binary_u8` default.
 pub(crate) fn avx2_set() -> Option<KernelSet> {
     Avx2::try_new()?;
     Some(KernelSet {
         isa: Isa::Avx2,
         names: KernelNames {
-            ternary_u8: avx2::u8_dot::TERNARY_NAME,
+            ternary_u8: avx2::u8_addsub::NAME,
             binary_u8: avx2::u8_dot::BINARY_NAME,
             binary_b1: avx2::binary_b1::NAME,
             ternary_f32: avx2::float::TERNARY_NAME,
             binary_f32: avx2::float::BINARY_NAME,
         },
-        ternary_u8: avx2_maddubs_ternary_u8,
-        ternary_u8_strided: avx2_maddubs_ternary_u8_strided,
+        ternary_u8: avx2_addsub_ternary_u8,
+        ternary_u8_strided: avx2_addsub_ternary_u8_strided,
         binary_u8: avx2_maddubs_binary_u8,
         binary_u8_strided: avx2_maddubs_binary_u8_strided,
         binary_b1: avx2_pshufb_binary_b1,
@@ -237,9 +240,9 @@ pub(crate) fn avx2_set() -> Option<KernelSet> {
 ///
 /// `ternary_u8` and `binary_u8` use `vpdpbusd`: on 1024^3 it ran 2.6x faster
 /// than the AVX-512 add/sub kernel (126 against 48 GMAC/s, AMD EPYC Zen 4,
-/// one core). Without VNNI the AVX2 `vpmaddubsw` kernel still beat the
-/// AVX-512 add/sub kernel (57 against 48), so the add/sub kernel is never the
-/// default.
+/// one core). Without VNNI the AVX2 kernels still beat the AVX-512 add/sub
+/// kernel (57 against 48 for `vpmaddubsw` in an older run), so the AVX-512
+/// add/sub kernel is never the default.
 ///
 /// Of the two `vpdpbusd` kernels, the output-channel-vectorized one in
 /// `u8_bcast` is the default because it was faster on every shape measured.
