@@ -368,7 +368,7 @@ fn finish(outcome: Outcome) -> Result<()> {
 
 fn compare(args: CompareArgs) -> Result<()> {
     if let Some(bad) = args.lrs.iter().find(|lr| !(lr.is_finite() && **lr > 0.0)) {
-        bail!("--lrs holds {bad}; every learning rate must be a positive number");
+        bail!("invalid --lrs value {bad}: every learning rate must be a positive number");
     }
     let device = args.run.init_torch()?;
     let data = args.data.load()?;

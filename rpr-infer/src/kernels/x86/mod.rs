@@ -205,11 +205,11 @@ gemm_entry!(
 );
 
 /// The AVX2 set. `ternary_u8` uses the multiplier-free add/sub kernel, which
-/// was faster than the `vpmaddubsw` kernel on every shape measured: 62.3
-/// against 61.1 GMAC/s on 1024^3, and 44.2 against 37.6, 57.3 against 52.7
-/// and 58.2 against 49.6 on the three ResNet-20 conv shapes (`cargo bench -p
-/// rpr-benches --no-default-features --bench kernels`, built without LTO, on
-/// one otherwise idle AMD EPYC Zen 4 core). The `vpmaddubsw` kernel stays
+/// was faster than the `vpmaddubsw` kernel on every shape measured. It ran at
+/// 62.3 against 61.1 GMAC/s on 1024^3, and at 44.2 against 37.6, 57.3 against
+/// 52.7 and 58.2 against 49.6 on the three ResNet-20 conv shapes. These come
+/// from `cargo bench -p rpr-benches --no-default-features --bench kernels`,
+/// built without LTO, on one otherwise idle AMD EPYC Zen 4 core. The `vpmaddubsw` kernel stays
 /// available as a variant and is still the `binary_u8` default.
 pub(crate) fn avx2_set() -> Option<KernelSet> {
     Avx2::try_new()?;
