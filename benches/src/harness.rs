@@ -194,6 +194,11 @@ fn measure_network(net: &PreparedNetwork, options: &CompareOptions) -> Result<(N
 /// each up, then runs the rounds with the slots taking turns. Backends are
 /// dropped at the end so batch-64 buffers of large networks never coexist
 /// with another phase's.
+///
+/// NOTE: taking turns in one process makes rpr-infer's batch-1 ResNet-20 runs
+/// take about a third longer than when timed alone, likely because libtorch's
+/// worker threads keep spinning after each call. ONNX Runtime runs in its
+/// own process and escapes this, so its batch-1 ratio favors it.
 fn measure_in_process(
     net: &PreparedNetwork,
     slots: &mut [Slot],

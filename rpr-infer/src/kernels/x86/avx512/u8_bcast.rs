@@ -16,10 +16,6 @@
 //! The codes of up to 64 channels are expanded once per call into
 //! `ceil(k / 4)` vectors per 16 channels, and every activation row reuses
 //! them.
-//!
-//! NOTE: at batch 1 a call can have few rows (49 on ResNet-20's last stage),
-//! so the expansion is repeated for little work. Expanding once at session
-//! creation would avoid that, but it has not been measured.
 
 use std::arch::x86_64::*;
 
