@@ -5,8 +5,8 @@
 //! learning rate. So a run list may contain one method at several rates, and
 //! the summary picks the best rate of each method and bit width.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use rpr_core::checkpoint::write_atomic;
 use rpr_core::quant::Bits;
@@ -85,7 +85,8 @@ pub fn run_comparison(
     info: &RunInfo,
     out: &Path,
 ) -> Result<Vec<ComparedRun>> {
-    let sweep = specs.iter().filter_map(|s| s.lr).any(|lr| specs.iter().any(|t| t.lr.is_some_and(|l| l != lr)));
+    let rates: BTreeSet<u64> = specs.iter().filter_map(|s| s.lr).map(f64::to_bits).collect();
+    let sweep = rates.len() > 1;
     let mut runs = Vec::new();
     for (index, spec) in specs.iter().enumerate() {
         let (mut cfg, setup) = configure(spec);
@@ -130,8 +131,7 @@ pub fn run_comparison(
 /// Reads the report in `dir` if it belongs to a finished run of `spec` with the
 /// settings of `cfg`.
 fn finished_report(dir: &Path, spec: &RunSpec, cfg: &TrainConfig) -> Option<Report> {
-    let path: PathBuf = dir.join(REPORT_JSON);
-    let report = Report::read(&path).ok()?;
+    let report = Report::read(&dir.join(REPORT_JSON)).ok()?;
     let same = report.method == spec.method.as_str()
         && report.bits == bits_name(spec.bits)
         && report.epochs == cfg.epochs
@@ -208,7 +208,7 @@ pub fn markdown_table(runs: &[ComparedRun]) -> String {
         ));
     }
 
-    let swept = runs.iter().filter(|r| uses_lr(r)).map(|r| r.report.lr.to_bits()).collect::<std::collections::BTreeSet<_>>();
+    let swept: BTreeSet<u64> = runs.iter().filter(|r| uses_lr(r)).map(|r| r.report.lr.to_bits()).collect();
     if swept.len() > 1 {
         text.push_str("\nEvery run of the learning-rate sweep:\n\n| method | bits | lr | top-1 | folder |\n| --- | --- | ---: | ---: | --- |\n");
         for run in runs.iter().filter(|r| uses_lr(r)) {

@@ -219,6 +219,17 @@ struct QuantArgs {
 }
 
 impl QuantArgs {
+    /// Loads `--init-checkpoint` and checks that it is a float checkpoint.
+    fn load_float_start(&self, device: tch::Device) -> Result<rpr_train::net::Network> {
+        let path = &self.init_checkpoint;
+        let (net, checkpoint) =
+            load_network(path, device).with_context(|| format!("loading --init-checkpoint {}", path.display()))?;
+        if checkpoint.quant.is_some() {
+            bail!("{} is already quantized; start from a float checkpoint", path.display());
+        }
+        Ok(net)
+    }
+
     fn setup(&self, method: Method, bits: Bits, epochs: usize) -> Result<QuantSetup> {
         let granularity = match self.granularity.as_str() {
             "per-channel" => Granularity::PerChannel,
@@ -344,11 +355,7 @@ fn retrain(args: RprArgs) -> Result<()> {
     let data = args.data.load()?;
     let cfg = args.run.config(&RETRAIN_DEFAULTS)?;
     let setup = args.quant.setup(args.method, args.bits, cfg.epochs)?;
-    let (net, checkpoint) = load_network(&args.quant.init_checkpoint, device)
-        .with_context(|| format!("loading --init-checkpoint {}", args.quant.init_checkpoint.display()))?;
-    if checkpoint.quant.is_some() {
-        bail!("{} is already quantized; start from a float checkpoint", args.quant.init_checkpoint.display());
-    }
+    let net = args.quant.load_float_start(device)?;
     check_input_matches(&net, &data)?;
     let info = RunInfo { dataset: args.data.dataset.as_str().into(), command: command_line() };
     finish(train::run(&net, &data, &cfg, Some(&setup), &info, &args.run.out)?)
@@ -372,6 +379,10 @@ fn compare(args: CompareArgs) -> Result<()> {
     }
     let device = args.run.init_torch()?;
     let data = args.data.load()?;
+    // Every run reloads the checkpoint, so check it once before the first one.
+    let net = args.quant.load_float_start(device)?;
+    check_input_matches(&net, &data)?;
+    drop(net);
     let specs = RunSpec::grid(&args.methods, &args.bits, &args.lrs);
 
     let configure = |spec: &RunSpec| -> Result<(TrainConfig, QuantSetup)> {

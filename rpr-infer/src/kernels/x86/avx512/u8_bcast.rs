@@ -211,7 +211,7 @@ unsafe fn tile<const M: usize, const V: usize>(
     let mut code = [_mm512_setzero_si512(); V];
     for t in 0..steps {
         for v in 0..V {
-            // SAFETY: `codes` holds `MAX_VECTORS * steps` aligned vectors and `v < V <= MAX_VECTORS`.
+            // SAFETY: `codes` contains `MAX_VECTORS * steps` aligned vectors and `v < V <= MAX_VECTORS`.
             code[v] = unsafe { _mm512_load_si512(codes.as_ptr().add(t * MAX_VECTORS + v).cast()) };
         }
         for r in 0..M {
