@@ -56,7 +56,9 @@ impl Arena {
             let tiling = match &step.op {
                 StepOp::PackedConv(conv) => {
                     let rows = batch * conv.geom.out_pixels();
-                    let tiling = Tiling::for_rows(rows, threads);
+                    let int8 = matches!(layout.conv_modes[index], Some(ConvMode::Int8 { .. }));
+                    let element_bytes = if int8 { 1 } else { 4 };
+                    let tiling = Tiling::for_rows(rows, threads, conv.kp * element_bytes);
                     let scratch_rows = tiling.scratch_rows(rows);
                     match layout.conv_modes[index] {
                         Some(ConvMode::Int8 { .. }) => {
@@ -75,8 +77,8 @@ impl Arena {
                 }
                 StepOp::FloatConv(conv) => {
                     let rows = batch * conv.geom.out_pixels();
-                    let tiling = Tiling::for_rows(rows, threads);
                     let k = conv.geom.k(conv.geom.in_channels / conv.weights.groups);
+                    let tiling = Tiling::for_rows(rows, threads, k * 4);
                     grow(&mut scratch.cols_f32, tiling.scratch_rows(rows) * k);
                     Some(tiling)
                 }

@@ -132,7 +132,7 @@ mod tests {
         let bias = vec![0.5, -1.0, 2.0, 0.0];
         let input: Vec<f32> = (0..4 * 5 * 4).map(|v| ((v * 13) % 9) as f32 - 4.0).collect();
         let weights = FloatConvWeights::from_oihw(&weight, shape, 2, bias.clone());
-        let tiling = Tiling::for_rows(20, 2);
+        let tiling = Tiling::for_rows(20, 2, 36);
         let mut cols = vec![0.0; tiling.scratch_rows(20) * 18];
         let mut out = vec![0.0; 20 * 4];
         float_conv(&geom, &weights, false, tiling, &input, &mut cols, &mut out);

@@ -46,8 +46,14 @@ impl Store for u8 {
 /// non-negative values this is used on, and unlike `f32::round` it vectorizes (no libm call).
 #[inline]
 pub(crate) fn quantize_u8(value: f32, inv_scale: f32) -> u8 {
-    // `as` saturates out-of-range floats and maps NaN to 0.
-    (value * inv_scale + 0.5) as u8
+    // Clamping first and then truncating without a range check vectorizes to packed
+    // conversions, where a saturating `as` compiled to two scalar compares per value.
+    // `f32::max` returns the other operand for NaN, so NaN becomes 0. `f32::clamp` would keep
+    // NaN, which the unchecked conversion must never see.
+    #[allow(clippy::manual_clamp)]
+    let clamped = (value * inv_scale + 0.5).max(0.0).min(255.0);
+    // SAFETY: `clamped` is finite and in `0.0..=255.0`, so its truncation fits a `u8`.
+    unsafe { clamped.to_int_unchecked::<u8>() }
 }
 
 /// Quantizes a whole f32 tensor to u8 codes, in parallel chunks.
@@ -128,12 +134,14 @@ where
 fn epilogue<C: Accumulator, O: Store>(call: &PackedConvCall<'_>, acc: &[C], out: &mut [O], inv_scale: f32) {
     let channels = call.multiplier.len();
     for (acc_row, out_row) in acc.chunks_exact(channels).zip(out.chunks_exact_mut(channels)) {
-        for o in 0..channels {
-            let mut y = acc_row[o].to_f32() * call.multiplier[o] + call.bias[o];
+        // Zipped iterators carry no bounds checks, so the loop vectorizes.
+        let scales = call.multiplier.iter().zip(call.bias);
+        for ((y_out, &a), (&m, &b)) in out_row.iter_mut().zip(acc_row).zip(scales) {
+            let mut y = a.to_f32() * m + b;
             if call.relu {
                 y = y.max(0.0);
             }
-            out_row[o] = O::store(y, inv_scale);
+            *y_out = O::store(y, inv_scale);
         }
     }
 }

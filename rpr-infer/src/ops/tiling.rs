@@ -18,21 +18,25 @@ pub(crate) struct Tiling {
     pub workers: usize,
 }
 
-/// Upper bound on rows per tile: 256 rows of a 576-wide u8 im2col block (ResNet-20's widest
-/// 3x3 conv) take 144 KiB, which stays within a typical L2 cache.
-const MAX_TILE_ROWS: usize = 256;
+/// Upper bound on the im2col bytes of one tile: 144 KiB, which stays within a typical L2 cache
+/// (256 rows of a 576-wide u8 block, ResNet-20's widest 3x3 conv). Bounding bytes rather than
+/// rows lets narrow convs run whole at batch 1: a tile costs a kernel call, with its argument
+/// checks and weight expansion, so ResNet-20's first stage ran as four calls per conv before.
+const MAX_TILE_BYTES: usize = 144 << 10;
 /// Row granularity of a tile, a multiple of every kernel's activation register block.
 const ROW_ALIGN: usize = 16;
 
 impl Tiling {
-    /// Chooses tiles for `rows` output rows on `threads` threads: about two tiles per thread so
-    /// that uneven tiles balance, and tiles of at most `MAX_TILE_ROWS` rows on one thread.
-    pub fn for_rows(rows: usize, threads: usize) -> Self {
+    /// Chooses tiles for `rows` output rows of `row_bytes` im2col bytes each, on `threads`
+    /// threads: about two tiles per thread so that uneven tiles balance, and at most
+    /// `MAX_TILE_BYTES` of im2col rows per tile.
+    pub fn for_rows(rows: usize, threads: usize, row_bytes: usize) -> Self {
         let rows = rows.max(1);
+        let max_rows = (MAX_TILE_BYTES / row_bytes.max(1) / ROW_ALIGN * ROW_ALIGN).max(ROW_ALIGN);
         if threads <= 1 {
-            return Self { rows_per_tile: rows.min(MAX_TILE_ROWS), workers: 1 };
+            return Self { rows_per_tile: rows.min(max_rows), workers: 1 };
         }
-        let per_tile = rows.div_ceil(threads * 2).next_multiple_of(ROW_ALIGN).clamp(ROW_ALIGN, MAX_TILE_ROWS);
+        let per_tile = rows.div_ceil(threads * 2).next_multiple_of(ROW_ALIGN).clamp(ROW_ALIGN, max_rows);
         Self { rows_per_tile: per_tile, workers: threads }
     }
 
@@ -142,8 +146,11 @@ mod tests {
 
     #[test]
     fn tiles_cover_every_row_once() {
-        for (rows, threads) in [(1, 1), (5, 2), (40, 4), (64, 2), (1000, 2), (1000, 3), (4096, 1)] {
-            let tiling = Tiling::for_rows(rows, threads);
+        // 4 KiB rows give tiles of 32 rows, so one thread also runs several tiles.
+        let cases = [(1, 1), (5, 2), (40, 4), (64, 2), (1000, 2), (1000, 3), (4096, 1)];
+        for ((rows, threads), row_bytes) in cases.into_iter().flat_map(|case| [(case, 8), (case, 4096)]) {
+            let tiling = Tiling::for_rows(rows, threads, row_bytes);
+            assert!(tiling.rows_per_tile * row_bytes <= MAX_TILE_BYTES.max(ROW_ALIGN * row_bytes));
             let widths = RowWidths { cols: 3, acc: 2, out: 1 };
             let mut cols = vec![0u8; tiling.scratch_rows(rows) * 3];
             let mut acc = vec![0i32; tiling.scratch_rows(rows) * 2];
@@ -158,7 +165,7 @@ mod tests {
             });
             assert!(result.is_ok());
             let expected: Vec<usize> = (1..=rows).collect();
-            assert_eq!(out, expected, "rows {rows} threads {threads}");
+            assert_eq!(out, expected, "rows {rows} threads {threads} row bytes {row_bytes}");
         }
     }
 }
