@@ -7,6 +7,10 @@
 #   scripts/compare.sh --quick    ternary ResNet-20 with few iterations
 #   scripts/compare.sh --help     every option of the compare binary
 #
+# Every engine configuration is timed in its own process, started anew for
+# each round, so no engine's threads run while another one is timed. Model
+# files and inputs are written once, under the output folder.
+#
 # Needs libtorch and onnxruntime in .venv: run `scripts/setup.sh bench` once.
 # Builds with the release profile (fat LTO), which takes several minutes the
 # first time.

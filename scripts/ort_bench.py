@@ -3,11 +3,12 @@
 
 Reads a JSON request (file argument, or stdin with "-") and prints one JSON
 object on stdout, so the Rust harness can put ONNX Runtime next to the engines
-it runs in process. Request fields:
+it times in worker processes. The harness sends one configuration per request
+and starts this script anew for every round, so ONNX Runtime's thread pool
+never outlives its own measurement. Request fields:
 
-    warmup, rounds, iterations_per_round: the timing schedule; every round
-        times each configuration in turn, so slow drift of a shared machine
-        spreads over all of them.
+    warmup, rounds, iterations_per_round: the timing schedule. With several
+        configurations, every round times each of them in turn.
     configs: list of {id, model, threads, input, shape}; `input` is a raw
         little-endian f32 file holding an NCHW batch of shape `shape`.
 

@@ -1,22 +1,33 @@
-//! The comparison run: prepares each network, times every engine on the
-//! same inputs and collects a [`Report`].
+//! The comparison run: prepares each network, times every engine
+//! configuration on the same input bytes and collects a [`Report`].
+//!
+//! Model files and inputs are prepared once, in this process. Every timing
+//! then runs in a short-lived child process: rpr-infer, libtorch and tract
+//! in a worker of the compare binary ([`crate::worker`]), ONNX Runtime in
+//! `scripts/ort_bench.py` with a single configuration. Each round starts
+//! one process per configuration, in table order, so the configurations
+//! take turns while no engine's leftover threads (libtorch's and ONNX
+//! Runtime's pools keep spinning after a call) share a core with another
+//! engine's timed runs. See [`crate::timing`] for the schedule.
 
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array2, Array4, Axis};
+use ndarray::{Array2, Array4};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rpr_infer::Precision;
+use rpr_export::packed::RprFile;
+use rpr_export::summary::summarize;
 use thiserror::Error;
 
 use crate::engines::ort::{self, OrtConfig};
-use crate::engines::rpr::RprBackend;
-use crate::engines::{Backend, BackendError};
+use crate::engines::BackendError;
 use crate::machine::{utc_now, Machine};
 use crate::network::{prepare, random_images, NetworkError, NetworkSpec, PreparedNetwork};
 use crate::report::{NetworkReport, Report, Row, RunInfo, THROUGHPUT_BATCH};
 use crate::stats::LatencySummary;
-use crate::timing::{time_runs, warm_up, Schedule};
+use crate::target::Target;
+use crate::timing::{NetworkSchedule, Schedule, SchedulePlan};
+use crate::worker::{spawn_worker, WorkerRequest};
 
 /// Errors that stop a comparison. Failures of a single engine do not; they
 /// end up in that engine's row.
@@ -34,64 +45,20 @@ pub enum CompareError {
 #[derive(Clone, Debug)]
 pub struct CompareOptions {
     pub networks: Vec<NetworkSpec>,
-    /// Folder for model files and inputs; created if missing.
+    /// Folder for model files, inputs and worker files; created if missing.
     pub work_dir: PathBuf,
     pub seed: u64,
-    pub batch1: Schedule,
-    pub batch64: Schedule,
+    /// Picks each network's schedule from its size and the command-line overrides.
+    pub schedule: SchedulePlan,
     /// Thread counts of the multi-threaded engines, for example `[1, 2]`.
     pub threads: Vec<usize>,
     /// Python interpreter with onnxruntime, and the timing script; `None` skips ONNX Runtime.
     pub ort: Option<(PathBuf, PathBuf)>,
+    /// Executable started as `EXE worker --request R --response S` for each
+    /// rpr-infer, libtorch and tract measurement: the compare binary.
+    pub worker: PathBuf,
     /// Command line recorded in the report.
     pub command: String,
-}
-
-/// Engine configurations, in table order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Target {
-    RprInt8,
-    RprF32,
-    Torch,
-    TractFloat,
-    TractQdq,
-    OrtFloat,
-    OrtQdq,
-}
-
-impl Target {
-    const ALL: [Target; 7] =
-        [Target::RprInt8, Target::RprF32, Target::Torch, Target::TractFloat, Target::TractQdq, Target::OrtFloat, Target::OrtQdq];
-
-    fn names(self) -> (&'static str, &'static str) {
-        match self {
-            Target::RprInt8 => ("rpr-infer", "int8"),
-            Target::RprF32 => ("rpr-infer", "f32"),
-            Target::Torch => ("libtorch", "fp32"),
-            Target::TractFloat => ("tract", "fp32"),
-            Target::TractQdq => ("tract", "qdq int8"),
-            Target::OrtFloat => ("ONNX Runtime", "fp32"),
-            Target::OrtQdq => ("ONNX Runtime", "qdq int8"),
-        }
-    }
-
-    /// tract runs on the calling thread only, so it gets a 1-thread row alone.
-    fn single_threaded(self) -> bool {
-        matches!(self, Target::TractFloat | Target::TractQdq)
-    }
-
-    /// Tells whether this build contains the engine (cargo features `libtorch` and `tract`).
-    fn compiled_in(self) -> bool {
-        match self {
-            Target::Torch => cfg!(feature = "libtorch"),
-            Target::TractFloat | Target::TractQdq => cfg!(feature = "tract"),
-            _ => true,
-        }
-    }
-
-    fn is_ort(self) -> bool {
-        matches!(self, Target::OrtFloat | Target::OrtQdq)
-    }
 }
 
 /// One row being measured.
@@ -99,8 +66,15 @@ struct Slot {
     target: Target,
     threads: usize,
     row: Row,
-    /// Batch-1 logits from the first warm-up run.
+    /// Batch-1 logits from the first warm-up run of the first round.
     logits: Option<Array2<f32>>,
+}
+
+/// Samples and outputs of one process.
+struct Measurement {
+    samples_ms: Vec<f64>,
+    logits: Option<Array2<f32>>,
+    int8_layers: Option<(usize, usize)>,
 }
 
 /// Runs the whole comparison.
@@ -108,7 +82,10 @@ pub fn run_comparison(options: &CompareOptions) -> Result<Report, CompareError> 
     if options.threads.is_empty() || options.threads.contains(&0) {
         return Err(CompareError::Option(format!("thread counts {:?} must be non-empty and positive", options.threads)));
     }
-    for schedule in [&options.batch1, &options.batch64] {
+    // The small and the large default bracket every network's schedule.
+    let small = options.schedule.for_network(0);
+    let large = options.schedule.for_network(u64::MAX);
+    for schedule in [small.batch1, small.batch64, large.batch1, large.batch64] {
         if schedule.iterations() == 0 {
             return Err(CompareError::Option(format!("schedule {schedule:?} has no timed runs")));
         }
@@ -123,15 +100,17 @@ pub fn run_comparison(options: &CompareOptions) -> Result<Report, CompareError> 
         rpr_kernels: format!("{:?}", rpr_infer::kernels::kernels().isa).to_lowercase(),
         onnxruntime_version: None,
         seed: options.seed,
-        batch1: options.batch1,
-        batch64: options.batch64,
+        batch1: small.batch1,
+        batch64: small.batch64,
+        process_per_configuration: true,
     };
 
     let mut networks = Vec::new();
-    for spec in &options.networks {
-        tracing::info!(network = %spec.key, "preparing network");
+    for (position, spec) in options.networks.iter().enumerate() {
+        tracing::info!(network = %spec.key, index = position + 1, of = options.networks.len(), "preparing network");
         let prepared = prepare(spec, options.seed, &options.work_dir.join("models"))?;
-        let (report, ort_version) = measure_network(&prepared, options)?;
+        let schedule = options.schedule.for_network(macs_per_image(&prepared)?);
+        let (report, ort_version) = measure_network(&prepared, &schedule, options)?;
         if ort_version.is_some() {
             run.onnxruntime_version = ort_version;
         }
@@ -140,7 +119,20 @@ pub fn run_comparison(options: &CompareOptions) -> Result<Report, CompareError> 
     Ok(Report { run, networks })
 }
 
-fn measure_network(net: &PreparedNetwork, options: &CompareOptions) -> Result<(NetworkReport, Option<String>), CompareError> {
+/// Returns the multiply-accumulates of one image, read from the `.rpr` file.
+fn macs_per_image(net: &PreparedNetwork) -> Result<u64, CompareError> {
+    let summary = RprFile::open(&net.rpr).and_then(|file| summarize(&file)).map_err(|error| NetworkError::Build {
+        network: net.spec.key.clone(),
+        message: format!("failed to read {}: {error}", net.rpr.display()),
+    })?;
+    Ok(summary.total_macs)
+}
+
+fn measure_network(
+    net: &PreparedNetwork,
+    schedule: &NetworkSchedule,
+    options: &CompareOptions,
+) -> Result<(NetworkReport, Option<String>), CompareError> {
     let mut slots = Vec::new();
     for target in Target::ALL {
         if !target.compiled_in() {
@@ -158,21 +150,19 @@ fn measure_network(net: &PreparedNetwork, options: &CompareOptions) -> Result<(N
     }
 
     // Inputs come from their own stream, so they do not depend on how many
-    // random numbers the weights consumed.
+    // random numbers the weights consumed. Every engine reads the same bytes.
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0x1a9e_5eed);
     let batch1 = random_images(&mut rng, 1, net.spec.input);
     let batch64 = random_images(&mut rng, THROUGHPUT_BATCH, net.spec.input);
+    let input_dir = options.work_dir.join("inputs");
+    std::fs::create_dir_all(&input_dir).map_err(|source| CompareError::Io { path: input_dir.clone(), source })?;
+
     let mut int8_layers = None;
-
-    for (batch, schedule) in [(&batch1, &options.batch1), (&batch64, &options.batch64)] {
-        let n = batch.len_of(Axis(0));
-        tracing::info!(network = %net.spec.key, batch = n, "timing in-process engines");
-        measure_in_process(net, &mut slots, batch, schedule, &mut int8_layers);
-    }
-
     let mut ort_version = None;
-    if let Some((python, script)) = &options.ort {
-        ort_version = measure_ort(net, &mut slots, python, script, options, [&batch1, &batch64])?;
+    for (batch, batch_schedule) in [(&batch1, &schedule.batch1), (&batch64, &schedule.batch64)] {
+        let input = write_input(&input_dir, &net.spec.key, batch)?;
+        let context = BatchRun { net, options, input, batch: batch.shape()[0], schedule: batch_schedule };
+        context.measure(&mut slots, &mut int8_layers, &mut ort_version);
     }
 
     // Accuracy check: every engine's batch-1 logits against rpr-infer f32 on 1 thread.
@@ -186,168 +176,131 @@ fn measure_network(net: &PreparedNetwork, options: &CompareOptions) -> Result<(N
     }
 
     let rows = slots.into_iter().map(|slot| slot.row).collect();
-    let report = NetworkReport { spec: net.spec.clone(), files: net.files.clone(), rows, int8_layers };
+    let report = NetworkReport { spec: net.spec.clone(), files: net.files.clone(), rows, int8_layers, schedule: Some(*schedule) };
     Ok((report, ort_version))
 }
 
-/// Times every in-process slot at one batch size: builds the backends, warms
-/// each up, then runs the rounds with the slots taking turns. Backends are
-/// dropped at the end so batch-64 buffers of large networks never coexist
-/// with another phase's.
-///
-/// NOTE: taking turns in one process makes rpr-infer's batch-1 ResNet-20 runs
-/// take about a third longer than when timed alone, likely because libtorch's
-/// worker threads keep spinning after each call. ONNX Runtime runs in its
-/// own process and escapes this, so its batch-1 ratio favors it.
-fn measure_in_process(
-    net: &PreparedNetwork,
-    slots: &mut [Slot],
-    batch: &Array4<f32>,
-    schedule: &Schedule,
-    int8_layers: &mut Option<(usize, usize)>,
-) {
-    let n = batch.len_of(Axis(0));
-    let mut active: Vec<(usize, Box<dyn Backend>, Vec<f64>)> = Vec::new();
-    for (index, slot) in slots.iter_mut().enumerate() {
-        if slot.target.is_ort() || slot.row.error.is_some() {
-            continue;
-        }
-        let backend = match make_backend(net, slot.target, slot.threads, n, int8_layers) {
-            Ok(Some(backend)) => backend,
-            Ok(None) => continue,
-            Err(error) => {
-                record_error(slot, &error);
-                continue;
-            }
-        };
-        active.push((index, backend, Vec::with_capacity(schedule.iterations())));
-    }
-
-    active.retain_mut(|(index, backend, _)| match warm_up(backend.as_mut(), batch.view(), schedule.warmup.max(1)) {
-        Ok(logits) => {
-            if n == 1 {
-                slots[*index].logits = Some(logits);
-            }
-            true
-        }
-        Err(error) => {
-            record_error(&mut slots[*index], &error);
-            false
-        }
-    });
-
-    for _ in 0..schedule.rounds {
-        active.retain_mut(|(index, backend, samples)| {
-            match time_runs(backend.as_mut(), batch.view(), schedule.iterations_per_round, samples) {
-                Ok(()) => true,
-                Err(error) => {
-                    record_error(&mut slots[*index], &error);
-                    false
-                }
-            }
-        });
-    }
-
-    for (index, _, samples) in active {
-        store_samples(&mut slots[index], n, &samples);
-    }
+/// Writes `batch` to `inputs/<key>.b<n>.f32` and returns the path.
+fn write_input(input_dir: &Path, key: &str, batch: &Array4<f32>) -> Result<PathBuf, CompareError> {
+    let path = input_dir.join(format!("{key}.b{}.f32", batch.shape()[0]));
+    let bytes: Vec<u8> = batch.iter().flat_map(|value| value.to_le_bytes()).collect();
+    std::fs::write(&path, bytes).map_err(|source| CompareError::Io { path: path.clone(), source })?;
+    Ok(path)
 }
 
-fn make_backend(
-    net: &PreparedNetwork,
-    target: Target,
-    threads: usize,
+/// Everything one batch size's rounds need.
+struct BatchRun<'a> {
+    net: &'a PreparedNetwork,
+    options: &'a CompareOptions,
+    /// Raw f32 input file of this batch size.
+    input: PathBuf,
     batch: usize,
-    int8_layers: &mut Option<(usize, usize)>,
-) -> Result<Option<Box<dyn Backend>>, BackendError> {
-    Ok(match target {
-        Target::RprInt8 | Target::RprF32 => {
-            let precision = if target == Target::RprInt8 { Precision::Int8 } else { Precision::F32 };
-            let backend = RprBackend::new(&net.rpr, precision, threads, batch)?;
-            if target == Target::RprInt8 {
-                *int8_layers = Some(backend.int8_layers());
-            }
-            Some(Box::new(backend))
-        }
-        #[cfg(feature = "libtorch")]
-        Target::Torch => Some(Box::new(crate::engines::torch::TorchBackend::new(&net.checkpoint, &net.checkpoint_dir, threads)?)),
-        #[cfg(feature = "tract")]
-        Target::TractFloat => Some(Box::new(crate::engines::tract::TractBackend::new(&net.onnx_float, "fp32", batch, net.spec.input)?)),
-        #[cfg(feature = "tract")]
-        Target::TractQdq => Some(Box::new(crate::engines::tract::TractBackend::new(&net.onnx_qdq, "qdq int8", batch, net.spec.input)?)),
-        #[allow(unreachable_patterns)]
-        Target::Torch | Target::TractFloat | Target::TractQdq => {
-            let (engine, _) = target.names();
-            return Err(BackendError::Load {
-                engine,
-                model: net.spec.key.clone(),
-                message: "this build lacks the engine; build rpr-benches with the `libtorch` and `tract` features".into(),
-            });
-        }
-        Target::OrtFloat | Target::OrtQdq => None,
-    })
+    schedule: &'a Schedule,
 }
 
-fn measure_ort(
-    net: &PreparedNetwork,
-    slots: &mut [Slot],
-    python: &Path,
-    script: &Path,
-    options: &CompareOptions,
-    batches: [&Array4<f32>; 2],
-) -> Result<Option<String>, CompareError> {
-    let input_dir = options.work_dir.join("inputs");
-    std::fs::create_dir_all(&input_dir).map_err(|source| CompareError::Io { path: input_dir.clone(), source })?;
-    let mut version = None;
-
-    for (batch, schedule) in batches.into_iter().zip([&options.batch1, &options.batch64]) {
-        let n = batch.len_of(Axis(0));
-        let input = input_dir.join(format!("{}.b{n}.f32", net.spec.key));
-        let [c, h, w] = net.spec.input;
-        let mut configs = Vec::new();
-        for (index, slot) in slots.iter().enumerate() {
-            if !slot.target.is_ort() || slot.row.error.is_some() {
-                continue;
-            }
-            let model = if slot.target == Target::OrtFloat { &net.onnx_float } else { &net.onnx_qdq };
-            let id = index.to_string();
-            configs.push(OrtConfig { id, model: model.clone(), threads: slot.threads, input: input.clone(), shape: [n, c, h, w] });
-        }
-        if configs.is_empty() {
-            break;
-        }
-
-        let response = ort::write_raw_input(&input, batch.view())
-            .and_then(|()| ort::run_script(python, script, &input_dir, &configs, schedule));
-        let response = match response {
-            Ok(response) => response,
-            Err(error) => {
-                tracing::warn!(network = %net.spec.key, %error, "ONNX Runtime timing failed");
-                for config in &configs {
-                    let index: usize = config.id.parse().expect("ids are slot indices");
-                    record_error(&mut slots[index], &error);
+impl BatchRun<'_> {
+    /// Runs the rounds. In each, every slot without an error runs once in a
+    /// fresh process. A slot whose process fails gets the error in its row
+    /// and sits out the remaining rounds and batch sizes.
+    fn measure(&self, slots: &mut [Slot], int8_layers: &mut Option<(usize, usize)>, ort_version: &mut Option<String>) {
+        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); slots.len()];
+        for round in 0..self.schedule.rounds {
+            tracing::info!(
+                network = %self.net.spec.key,
+                batch = self.batch,
+                round = round + 1,
+                of = self.schedule.rounds,
+                "timing round"
+            );
+            for (index, slot) in slots.iter_mut().enumerate() {
+                if slot.row.error.is_some() {
+                    continue;
                 }
-                break;
+                let result = if slot.target.is_ort() { self.run_ort(slot, index, ort_version) } else { self.run_worker(slot, index) };
+                match result {
+                    Ok(measurement) => {
+                        samples[index].extend(measurement.samples_ms);
+                        if self.batch == 1 && slot.logits.is_none() {
+                            slot.logits = measurement.logits;
+                        }
+                        if measurement.int8_layers.is_some() {
+                            *int8_layers = measurement.int8_layers;
+                        }
+                    }
+                    Err(error) => record_error(slot, &error),
+                }
             }
-        };
-        version = Some(response.onnxruntime_version.clone());
-
-        for result in &response.results {
-            let Some(slot) = result.id.parse::<usize>().ok().and_then(|index| slots.get_mut(index)) else {
-                tracing::warn!(id = %result.id, "the ONNX Runtime script returned an unknown configuration id");
-                continue;
-            };
-            if let Some(error) = &result.error {
-                slot.row.error = Some(format!("ONNX Runtime: {error}"));
-                continue;
+        }
+        for (slot, samples) in slots.iter_mut().zip(&samples) {
+            if slot.row.error.is_none() {
+                store_samples(slot, self.batch, samples);
             }
-            if n == 1 {
-                slot.logits = result.logits();
-            }
-            store_samples(slot, n, &result.samples_ms);
         }
     }
-    Ok(version)
+
+    fn shape(&self) -> [usize; 4] {
+        let [c, h, w] = self.net.spec.input;
+        [self.batch, c, h, w]
+    }
+
+    fn run_worker(&self, slot: &Slot, index: usize) -> Result<Measurement, BackendError> {
+        let model = match slot.target {
+            Target::RprInt8 | Target::RprF32 => self.net.rpr.clone(),
+            Target::Torch => self.net.checkpoint_dir.clone(),
+            Target::TractFloat | Target::OrtFloat => self.net.onnx_float.clone(),
+            Target::TractQdq | Target::OrtQdq => self.net.onnx_qdq.clone(),
+        };
+        let request = WorkerRequest {
+            target: slot.target,
+            network: self.net.spec.key.clone(),
+            model,
+            input: self.input.clone(),
+            shape: self.shape(),
+            threads: slot.threads,
+            warmup: self.schedule.warmup,
+            iterations: self.schedule.iterations_per_round,
+        };
+        let name = format!("{}.b{}.{index}", self.net.spec.key, self.batch);
+        let response = spawn_worker(&self.options.worker, &request, &self.options.work_dir.join("workers"), &name)?;
+        let logits = response.logits_array();
+        Ok(Measurement { samples_ms: response.samples_ms, logits, int8_layers: response.int8_layers })
+    }
+
+    fn run_ort(&self, slot: &Slot, index: usize, version: &mut Option<String>) -> Result<Measurement, BackendError> {
+        let Some((python, script)) = &self.options.ort else {
+            return Err(BackendError::Script("ONNX Runtime is disabled for this run".into()));
+        };
+        let model = if slot.target == Target::OrtFloat { &self.net.onnx_float } else { &self.net.onnx_qdq };
+        let config = OrtConfig {
+            id: index.to_string(),
+            model: model.clone(),
+            threads: slot.threads,
+            input: self.input.clone(),
+            shape: self.shape(),
+        };
+        let schedule = Schedule { warmup: self.schedule.warmup, rounds: 1, iterations_per_round: self.schedule.iterations_per_round };
+        let work_dir = self.options.work_dir.join("workers");
+        std::fs::create_dir_all(&work_dir)
+            .map_err(|error| BackendError::Script(format!("failed to create {}: {error}", work_dir.display())))?;
+
+        let response = ort::run_script(python, script, &work_dir, std::slice::from_ref(&config), &schedule)?;
+        *version = Some(response.onnxruntime_version.clone());
+        let Some(result) = response.results.into_iter().find(|result| result.id == config.id) else {
+            return Err(BackendError::Script(format!("the response lacks configuration id {}", config.id)));
+        };
+        if let Some(error) = &result.error {
+            return Err(BackendError::Reported(format!("ONNX Runtime: {error}")));
+        }
+        if result.samples_ms.len() != schedule.iterations_per_round {
+            return Err(BackendError::Script(format!(
+                "returned {} samples, expected {}",
+                result.samples_ms.len(),
+                schedule.iterations_per_round
+            )));
+        }
+        let logits = if self.batch == 1 { result.logits() } else { None };
+        Ok(Measurement { samples_ms: result.samples_ms, logits, int8_layers: None })
+    }
 }
 
 fn store_samples(slot: &mut Slot, batch: usize, samples: &[f64]) {
@@ -388,10 +341,10 @@ mod tests {
             networks: Vec::new(),
             work_dir: PathBuf::from("unused"),
             seed: 1,
-            batch1: Schedule { warmup: 1, rounds: 1, iterations_per_round: 1 },
-            batch64: Schedule { warmup: 1, rounds: 1, iterations_per_round: 1 },
+            schedule: SchedulePlan::default(),
             threads: vec![1, 0],
             ort: None,
+            worker: PathBuf::from("unused"),
             command: String::new(),
         };
         assert!(matches!(run_comparison(&options), Err(CompareError::Option(_))));

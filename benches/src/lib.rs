@@ -15,4 +15,6 @@ pub mod network;
 pub mod plot;
 pub mod report;
 pub mod stats;
+pub mod target;
 pub mod timing;
+pub mod worker;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::network::{FileSize, NetworkSpec};
 use crate::stats::LatencySummary;
-use crate::timing::Schedule;
+use crate::timing::{NetworkSchedule, Schedule};
 
 /// Batch size of the throughput columns.
 pub const THROUGHPUT_BATCH: usize = 64;
@@ -28,8 +28,15 @@ pub struct RunInfo {
     pub rpr_kernels: String,
     pub onnxruntime_version: Option<String>,
     pub seed: u64,
+    /// Schedule of networks without their own [`NetworkReport::schedule`].
     pub batch1: Schedule,
     pub batch64: Schedule,
+    /// True when every configuration ran in its own process, started anew
+    /// for each round. False (and absent in older results) when rpr-infer,
+    /// libtorch and tract took turns in one process and ONNX Runtime ran all
+    /// its configurations in another.
+    #[serde(default)]
+    pub process_per_configuration: bool,
 }
 
 /// One engine configuration on one network.
@@ -74,6 +81,9 @@ pub struct NetworkReport {
     pub rows: Vec<Row>,
     /// Packed convs that ran on u8 activations in rpr-infer's int8 path, out of all packed convs.
     pub int8_layers: Option<(usize, usize)>,
+    /// Schedule this network ran with. Older results lack it and used the run's schedule.
+    #[serde(default)]
+    pub schedule: Option<NetworkSchedule>,
 }
 
 impl NetworkReport {
@@ -145,22 +155,41 @@ impl Report {
             run.batch64.rounds,
             run.seed
         );
+        let isolation = if run.process_per_configuration {
+            "Each configuration ran in its own process, started anew for every round with its warm-up runs repeated."
+        } else {
+            "rpr-infer, libtorch and tract took turns in one process, and ONNX Runtime ran all its configurations in another."
+        };
+        let _ = writeln!(out, "{isolation}");
         let _ = writeln!(
             out,
             "Ratios divide each row's time by rpr-infer int8's with the same thread count, so above 1 means rpr-infer int8 is faster."
         );
 
         for network in &self.networks {
-            write_network(&mut out, network);
+            write_network(&mut out, network, run);
         }
         out
     }
 }
 
-fn write_network(out: &mut String, network: &NetworkReport) {
+fn write_network(out: &mut String, network: &NetworkReport, run: &RunInfo) {
     let spec = &network.spec;
     let [c, h, w] = spec.input;
     let _ = writeln!(out, "\n### {} ({}x{}x{})\n", spec.key, c, h, w);
+    if let Some(schedule) = network.schedule.filter(|s| (s.batch1, s.batch64) != (run.batch1, run.batch64)) {
+        let _ = writeln!(
+            out,
+            "Schedule of this network: batch 1: {} warm-up runs, {} timed runs in {} rounds; \
+             batch {THROUGHPUT_BATCH}: {} warm-up runs, {} timed runs in {} rounds.\n",
+            schedule.batch1.warmup,
+            schedule.batch1.iterations(),
+            schedule.batch1.rounds,
+            schedule.batch64.warmup,
+            schedule.batch64.iterations(),
+            schedule.batch64.rounds
+        );
+    }
     let _ = writeln!(
         out,
         "| engine | format | threads | b1 median ms | b1 p99 ms | b1 ratio | b64 img/s | b64 ratio | max abs diff vs rpr f32 |"
@@ -236,6 +265,7 @@ mod tests {
             seed: 1,
             batch1: schedule,
             batch64: schedule,
+            process_per_configuration: true,
         };
         let mut failed = Row::new("tract", "qdq int8", 1);
         failed.error = Some("tract: failed to load `x.onnx`: unsupported".into());
@@ -252,6 +282,7 @@ mod tests {
                 failed,
             ],
             int8_layers: Some((18, 18)),
+            schedule: Some(NetworkSchedule { batch1: Schedule { warmup: 1, rounds: 2, iterations_per_round: 5 }, batch64: schedule }),
         };
         Report { run, networks: vec![network] }
     }
@@ -286,6 +317,8 @@ mod tests {
         assert!(text.contains("2 threads give 1.88x"), "{text}");
         assert!(text.contains("| .rpr | 100 | 0.100 |"), "{text}");
         assert!(text.contains("18 of 18 packed convs"), "{text}");
+        assert!(text.contains("Each configuration ran in its own process"), "{text}");
+        assert!(text.contains("Schedule of this network: batch 1: 1 warm-up runs, 10 timed runs in 2 rounds"), "{text}");
     }
 
     #[test]
@@ -293,6 +326,17 @@ mod tests {
         let report = sample_report();
         let parsed: Report = serde_json::from_str(&report.to_json()).unwrap();
         assert_eq!(parsed, report);
+    }
+
+    #[test]
+    fn json_without_isolation_fields_parses() {
+        let mut value: serde_json::Value = serde_json::from_str(&sample_report().to_json()).unwrap();
+        value["run"].as_object_mut().unwrap().remove("process_per_configuration");
+        value["networks"][0].as_object_mut().unwrap().remove("schedule");
+        let parsed: Report = serde_json::from_value(value).unwrap();
+        assert!(!parsed.run.process_per_configuration);
+        assert_eq!(parsed.networks[0].schedule, None);
+        assert!(parsed.to_markdown().contains("took turns in one process"));
     }
 
     #[test]

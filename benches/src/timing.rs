@@ -1,4 +1,14 @@
-//! The timing schedule shared by all engines.
+//! The timing schedule shared by all engines, and the timed loop a worker
+//! process runs.
+//!
+//! Every configuration (engine, format, thread count, batch size) is timed
+//! in its own short-lived process, so no engine's worker threads outlive its
+//! measurement and spin on the core of the next one. Within one batch size
+//! the configurations take turns: each round starts one fresh process per
+//! configuration, in table order, and that process warms up and then times
+//! `iterations_per_round` runs. Interleaving spreads slow drift of a shared
+//! machine (other jobs, frequency changes) over all engines, so the ratios
+//! between them stay meaningful. Warm-up is repeated in every process.
 
 use std::time::Instant;
 
@@ -8,11 +18,10 @@ use serde::{Deserialize, Serialize};
 use crate::engines::{Backend, BackendError};
 
 /// Warm-up runs, then `rounds` rounds in which every configuration runs
-/// `iterations_per_round` times in turn. Interleaving spreads slow drift of a
-/// shared machine (other jobs, frequency changes) over all engines, so the
-/// ratios between them stay meaningful.
+/// `iterations_per_round` times in turn, each round in a fresh process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schedule {
+    /// Untimed runs at the start of every worker process.
     pub warmup: usize,
     pub rounds: usize,
     pub iterations_per_round: usize,
@@ -25,8 +34,93 @@ impl Schedule {
     }
 }
 
+/// Batch-1 and batch-64 schedules of one network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkSchedule {
+    pub batch1: Schedule,
+    pub batch64: Schedule,
+}
+
+/// Multiply-accumulates per image above which a network gets
+/// [`NetworkSchedule::LARGE`]. ResNet-20 at 28x28 needs about 31 M and
+/// ResNet-18 at 224x224 about 1.8 G.
+pub const LARGE_NETWORK_MACS: u64 = 200_000_000;
+
+impl NetworkSchedule {
+    /// Default of networks up to [`LARGE_NETWORK_MACS`].
+    pub const SMALL: NetworkSchedule = NetworkSchedule {
+        batch1: Schedule { warmup: 10, rounds: 10, iterations_per_round: 20 },
+        batch64: Schedule { warmup: 2, rounds: 5, iterations_per_round: 2 },
+    };
+
+    /// Default of larger networks. One batch-64 run of ResNet-18 at 224x224
+    /// takes 1 to 6 s per engine on one core of an AVX-512 server. With this
+    /// schedule the default comparison of the three standard networks took
+    /// 6.3 minutes there, pinned to one core and without the build.
+    pub const LARGE: NetworkSchedule = NetworkSchedule {
+        batch1: Schedule { warmup: 2, rounds: 3, iterations_per_round: 10 },
+        batch64: Schedule { warmup: 1, rounds: 2, iterations_per_round: 1 },
+    };
+
+    /// Short schedule of `--quick`, for any network size.
+    pub const QUICK: NetworkSchedule = NetworkSchedule {
+        batch1: Schedule { warmup: 3, rounds: 5, iterations_per_round: 8 },
+        batch64: Schedule { warmup: 1, rounds: 3, iterations_per_round: 1 },
+    };
+
+    /// Returns the default schedule of a network with `macs_per_image` multiply-accumulates per image.
+    pub fn default_for(macs_per_image: u64) -> NetworkSchedule {
+        if macs_per_image > LARGE_NETWORK_MACS {
+            NetworkSchedule::LARGE
+        } else {
+            NetworkSchedule::SMALL
+        }
+    }
+}
+
+/// Schedule values set on the command line. Each replaces that field of
+/// every network's default schedule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScheduleOverrides {
+    pub warmup: Option<usize>,
+    pub rounds: Option<usize>,
+    pub iterations: Option<usize>,
+    pub warmup_64: Option<usize>,
+    pub rounds_64: Option<usize>,
+    pub iterations_64: Option<usize>,
+}
+
+/// Rule that picks each network's schedule: quick or by size, then the overrides.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchedulePlan {
+    /// Use [`NetworkSchedule::QUICK`] for every network.
+    pub quick: bool,
+    pub overrides: ScheduleOverrides,
+}
+
+impl SchedulePlan {
+    /// Returns the schedule of a network with `macs_per_image` multiply-accumulates per image.
+    pub fn for_network(&self, macs_per_image: u64) -> NetworkSchedule {
+        let base = if self.quick { NetworkSchedule::QUICK } else { NetworkSchedule::default_for(macs_per_image) };
+        let o = &self.overrides;
+        NetworkSchedule {
+            batch1: Schedule {
+                warmup: o.warmup.unwrap_or(base.batch1.warmup),
+                rounds: o.rounds.unwrap_or(base.batch1.rounds),
+                iterations_per_round: o.iterations.unwrap_or(base.batch1.iterations_per_round),
+            },
+            batch64: Schedule {
+                warmup: o.warmup_64.unwrap_or(base.batch64.warmup),
+                rounds: o.rounds_64.unwrap_or(base.batch64.rounds),
+                iterations_per_round: o.iterations_64.unwrap_or(base.batch64.iterations_per_round),
+            },
+        }
+    }
+}
+
 /// Runs `backend` `count` times on `input` and returns the logits of the
-/// first run, which warms caches, thread pools and buffer plans.
+/// first run, which warms caches, thread pools and buffer plans. A `count`
+/// of 0 still runs once, because the logits are needed.
 pub fn warm_up(backend: &mut dyn Backend, input: ArrayView4<'_, f32>, count: usize) -> Result<Array2<f32>, BackendError> {
     let logits = backend.run(input)?;
     for _ in 1..count {
@@ -36,12 +130,7 @@ pub fn warm_up(backend: &mut dyn Backend, input: ArrayView4<'_, f32>, count: usi
 }
 
 /// Appends the wall-clock time of `count` runs, in milliseconds, to `samples`.
-pub fn time_runs(
-    backend: &mut dyn Backend,
-    input: ArrayView4<'_, f32>,
-    count: usize,
-    samples: &mut Vec<f64>,
-) -> Result<(), BackendError> {
+pub fn time_runs(backend: &mut dyn Backend, input: ArrayView4<'_, f32>, count: usize, samples: &mut Vec<f64>) -> Result<(), BackendError> {
     for _ in 0..count {
         let start = Instant::now();
         let logits = backend.run(input)?;
@@ -49,4 +138,35 @@ pub fn time_runs(
         std::hint::black_box(logits);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_by_macs() {
+        assert_eq!(NetworkSchedule::default_for(41_000_000), NetworkSchedule::SMALL);
+        assert_eq!(NetworkSchedule::default_for(LARGE_NETWORK_MACS), NetworkSchedule::SMALL);
+        assert_eq!(NetworkSchedule::default_for(1_800_000_000), NetworkSchedule::LARGE);
+    }
+
+    #[test]
+    fn overrides_replace_fields() {
+        let overrides = ScheduleOverrides { rounds: Some(4), iterations_64: Some(7), ..ScheduleOverrides::default() };
+        let plan = SchedulePlan { quick: false, overrides };
+        let large = plan.for_network(1_800_000_000);
+        assert_eq!(large.batch1.rounds, 4);
+        assert_eq!(large.batch1.warmup, NetworkSchedule::LARGE.batch1.warmup);
+        assert_eq!(large.batch1.iterations_per_round, NetworkSchedule::LARGE.batch1.iterations_per_round);
+        assert_eq!(large.batch64.iterations_per_round, 7);
+        assert_eq!(large.batch64.rounds, NetworkSchedule::LARGE.batch64.rounds);
+    }
+
+    #[test]
+    fn quick_ignores_size() {
+        let plan = SchedulePlan { quick: true, overrides: ScheduleOverrides::default() };
+        assert_eq!(plan.for_network(1_800_000_000), NetworkSchedule::QUICK);
+        assert_eq!(plan.for_network(1), NetworkSchedule::QUICK);
+    }
 }

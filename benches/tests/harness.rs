@@ -14,7 +14,7 @@ use rpr_benches::engines::Backend;
 use rpr_benches::harness::{run_comparison, CompareOptions};
 use rpr_benches::network::{prepare, random_images, NetworkSpec, PreparedNetwork};
 use rpr_benches::plot::write_chart;
-use rpr_benches::timing::Schedule;
+use rpr_benches::timing::{Schedule, SchedulePlan, ScheduleOverrides};
 use rpr_core::quant::Bits;
 use rpr_infer::Precision;
 
@@ -153,10 +153,21 @@ fn full_run_writes_report_and_chart() {
         networks: vec![small_spec()],
         work_dir: dir.path().to_path_buf(),
         seed: 3,
-        batch1: Schedule { warmup: 1, rounds: 2, iterations_per_round: 2 },
-        batch64: Schedule { warmup: 1, rounds: 1, iterations_per_round: 1 },
-        threads: vec![1, 2],
+        schedule: SchedulePlan {
+            quick: false,
+            overrides: ScheduleOverrides {
+                warmup: Some(1),
+                rounds: Some(2),
+                iterations: Some(2),
+                warmup_64: Some(1),
+                rounds_64: Some(1),
+                iterations_64: Some(1),
+            },
+        },
+        // One thread count keeps the number of worker processes, and so the test's time, low.
+        threads: vec![1],
         ort,
+        worker: PathBuf::from(env!("CARGO_BIN_EXE_compare")),
         command: "test".into(),
     };
     let report = run_comparison(&options).expect("the comparison runs");

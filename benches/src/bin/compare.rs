@@ -1,20 +1,28 @@
 //! Side-by-side latency and throughput of rpr-infer, libtorch, tract and ONNX
 //! Runtime on the same networks and inputs. `scripts/compare.sh` builds and
 //! runs it; see `--help` for the options.
+//!
+//! The hidden `worker` subcommand times one configuration and is started by
+//! the comparison itself, once per configuration and round.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use rpr_benches::harness::{run_comparison, CompareOptions};
 use rpr_benches::network::NetworkSpec;
 use rpr_benches::plot::write_chart;
-use rpr_benches::timing::Schedule;
+use rpr_benches::timing::{ScheduleOverrides, SchedulePlan};
+use rpr_benches::worker::{run_worker, WorkerRequest};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser, Debug)]
 #[command(about = "Compare rpr-infer with libtorch, tract and ONNX Runtime on the same exported networks")]
+#[command(args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+
     /// Output folder for results.md, results.json, chart.png and the model files.
     #[arg(long, default_value = "runs/compare")]
     out: PathBuf,
@@ -36,23 +44,29 @@ struct Args {
     #[arg(long, default_value_t = 20)]
     seed: u64,
 
-    /// Batch-1 warm-up runs per engine.
+    /// Batch-1 warm-up runs per engine process. Default: 10, or 2 for
+    /// networks above 200 M multiply-accumulates per image (3 with --quick).
     #[arg(long)]
     warmup: Option<usize>,
 
-    /// Batch-1 rounds; every engine runs --iterations times per round, in turn.
+    /// Batch-1 rounds. Each round starts every configuration once, in turn,
+    /// in a fresh process. Default: 10, or 3 for large networks (5 with --quick).
     #[arg(long)]
     rounds: Option<usize>,
 
-    /// Batch-1 timed runs per engine and round.
+    /// Batch-1 timed runs per engine and round. Default: 20, or 10 for large networks (8 with --quick).
     #[arg(long)]
     iterations: Option<usize>,
 
-    /// Batch-64 rounds; every engine runs --iterations-64 times per round, in turn.
+    /// Batch-64 warm-up runs per engine process. Default: 2, or 1 for large networks (1 with --quick).
+    #[arg(long)]
+    warmup_64: Option<usize>,
+
+    /// Batch-64 rounds, as --rounds. Default: 5, or 2 for large networks (3 with --quick).
     #[arg(long)]
     rounds_64: Option<usize>,
 
-    /// Batch-64 timed runs per engine and round.
+    /// Batch-64 timed runs per engine and round. Default: 2, or 1 for large networks (1 with --quick).
     #[arg(long)]
     iterations_64: Option<usize>,
 
@@ -69,12 +83,30 @@ struct Args {
     no_ort: bool,
 }
 
+#[derive(Subcommand, Debug)]
+enum Mode {
+    /// Time one configuration described by a JSON request and write the
+    /// samples as JSON. The comparison starts this itself.
+    #[command(hide = true)]
+    Worker {
+        /// Request file written by the comparison.
+        #[arg(long)]
+        request: PathBuf,
+        /// File to write the response to.
+        #[arg(long)]
+        response: PathBuf,
+    },
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if let Some(Mode::Worker { request, response }) = &args.mode {
+        return worker(request, response);
+    }
 
     let standard = NetworkSpec::standard_set();
     let networks = if args.networks.is_empty() {
@@ -95,21 +127,15 @@ fn main() -> Result<()> {
         chosen
     };
 
-    let (batch1, batch64) = if args.quick {
-        (Schedule { warmup: 3, rounds: 5, iterations_per_round: 8 }, Schedule { warmup: 1, rounds: 3, iterations_per_round: 1 })
-    } else {
-        (Schedule { warmup: 10, rounds: 10, iterations_per_round: 20 }, Schedule { warmup: 2, rounds: 5, iterations_per_round: 2 })
+    let overrides = ScheduleOverrides {
+        warmup: args.warmup,
+        rounds: args.rounds,
+        iterations: args.iterations,
+        warmup_64: args.warmup_64,
+        rounds_64: args.rounds_64,
+        iterations_64: args.iterations_64,
     };
-    let batch1 = Schedule {
-        warmup: args.warmup.unwrap_or(batch1.warmup),
-        rounds: args.rounds.unwrap_or(batch1.rounds),
-        iterations_per_round: args.iterations.unwrap_or(batch1.iterations_per_round),
-    };
-    let batch64 = Schedule {
-        warmup: batch64.warmup,
-        rounds: args.rounds_64.unwrap_or(batch64.rounds),
-        iterations_per_round: args.iterations_64.unwrap_or(batch64.iterations_per_round),
-    };
+    let worker_exe = std::env::current_exe().context("failed to find the path of the compare binary for its worker processes")?;
 
     let ort = if args.no_ort {
         None
@@ -125,10 +151,10 @@ fn main() -> Result<()> {
         networks,
         work_dir: args.out.clone(),
         seed: args.seed,
-        batch1,
-        batch64,
+        schedule: SchedulePlan { quick: args.quick, overrides },
         threads: args.threads.clone(),
         ort,
+        worker: worker_exe,
         command,
     };
     let report = run_comparison(&options)?;
@@ -144,5 +170,22 @@ fn main() -> Result<()> {
 
     println!("{markdown}");
     println!("Wrote {}, {} and {}", table.display(), json.display(), chart.display());
+    Ok(())
+}
+
+/// Runs one worker: reads the request, times it and writes the response.
+/// Exits with an error status when the measurement failed, after writing
+/// the error into the response so the comparison can show it.
+fn worker(request_path: &Path, response_path: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(request_path).with_context(|| format!("failed to read {}", request_path.display()))?;
+    let request: WorkerRequest =
+        serde_json::from_str(&text).with_context(|| format!("invalid worker request {}", request_path.display()))?;
+    let response = run_worker(&request);
+    let json = serde_json::to_string(&response).context("failed to serialize the worker response")?;
+    rpr_core::checkpoint::write_atomic(response_path, json.as_bytes())
+        .with_context(|| format!("failed to write {}", response_path.display()))?;
+    if let Some(error) = &response.error {
+        bail!("{} on {}: {error}", request.target.names().0, request.network);
+    }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! The inference engines under comparison, behind one [`Backend`] trait so
-//! the harness times them with the same loop and the same input.
+//! worker processes time them with the same loop and the same input.
 //!
 //! ONNX Runtime runs in a Python process ([`ort`]) and is timed there with
-//! the same schedule; it is not a [`Backend`].
+//! the same schedule, so it is not a [`Backend`].
 
 pub mod ort;
 pub mod rpr;
@@ -10,6 +10,8 @@ pub mod rpr;
 pub mod torch;
 #[cfg(feature = "tract")]
 pub mod tract;
+
+use std::path::PathBuf;
 
 use ndarray::{Array2, ArrayView4};
 use thiserror::Error;
@@ -24,6 +26,14 @@ pub enum BackendError {
     Run { engine: &'static str, message: String },
     #[error("ONNX Runtime script: {0}")]
     Script(String),
+    #[error("input file {path}: {message}")]
+    Input { path: PathBuf, message: String },
+    /// A worker process failed to start, crashed or wrote no usable response.
+    #[error("{engine} worker process: {message}")]
+    Worker { engine: &'static str, message: String },
+    /// An error that a worker process caught and wrote into its response.
+    #[error("{0}")]
+    Reported(String),
 }
 
 /// One engine, configured for one model, thread count and batch size.

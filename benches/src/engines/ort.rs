@@ -1,6 +1,7 @@
 //! ONNX Runtime, timed by `scripts/ort_bench.py` in the project's Python
-//! environment. The request and response are JSON; inputs travel as raw
-//! little-endian f32 files so both sides run on the same bytes.
+//! environment. The request and response are JSON, and inputs travel as raw
+//! little-endian f32 files so every engine runs on the same bytes. The
+//! comparison starts the script once per configuration and round.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -87,7 +88,7 @@ pub fn run_script(
     std::fs::write(&request_path, text)
         .map_err(|error| BackendError::Script(format!("failed to write {}: {error}", request_path.display())))?;
 
-    tracing::info!(configs = configs.len(), script = %script.display(), "timing ONNX Runtime");
+    tracing::debug!(configs = configs.len(), script = %script.display(), "timing ONNX Runtime");
     let output = Command::new(python).arg(script).arg(&request_path).output().map_err(|error| {
         BackendError::Script(format!(
             "failed to start {}: {error}; pass --python with the interpreter that has onnxruntime",

@@ -1,0 +1,346 @@
+//! Worker processes: one process times one engine configuration, so the
+//! thread pools of one engine never run next to another engine's timing.
+//!
+//! The parent writes a [`WorkerRequest`] as JSON and starts the compare
+//! binary as `compare worker --request REQUEST --response RESPONSE`. The
+//! worker loads the model, reads the raw input file the parent wrote, warms
+//! up, times the runs and writes a [`WorkerResponse`]. Load and inference
+//! errors travel in the response. A crash, a non-zero exit without a
+//! response or an unreadable response becomes a [`BackendError`] in the
+//! parent, which records it in that engine's row.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use ndarray::{Array2, Array4};
+use rpr_infer::Precision;
+use serde::{Deserialize, Serialize};
+
+use crate::engines::rpr::RprBackend;
+use crate::engines::{Backend, BackendError};
+use crate::target::Target;
+use crate::timing::{time_runs, warm_up};
+
+/// Time after which the parent kills a worker. The slowest default
+/// configuration, ResNet-18 at 224x224 and batch 64 in rpr-infer f32 or
+/// tract, takes about 30 s per process on one core of an AVX-512 server
+/// (an estimate from the batch-64 times of a comparison run).
+pub const WORKER_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+
+/// Interval at which the parent checks whether a worker has exited.
+const POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// One configuration for a worker process to time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerRequest {
+    /// Engine and format. ONNX Runtime targets are rejected, because `scripts/ort_bench.py` times them.
+    pub target: Target,
+    /// Network key, for log lines and error messages.
+    pub network: String,
+    /// `.rpr` file for rpr-infer, ONNX file for tract, checkpoint directory for libtorch.
+    pub model: PathBuf,
+    /// Raw little-endian f32 file with an NCHW batch of `shape`.
+    pub input: PathBuf,
+    /// NCHW shape of the batch in `input`.
+    pub shape: [usize; 4],
+    pub threads: usize,
+    /// Untimed runs before the timed ones. The first run always happens, because its logits are returned.
+    pub warmup: usize,
+    /// Timed runs.
+    pub iterations: usize,
+}
+
+impl WorkerRequest {
+    /// Input `[channels, height, width]` of one image.
+    pub fn image_shape(&self) -> [usize; 3] {
+        [self.shape[1], self.shape[2], self.shape[3]]
+    }
+}
+
+/// Samples and outputs of one worker process.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkerResponse {
+    /// Wall-clock time of each timed run, in milliseconds.
+    pub samples_ms: Vec<f64>,
+    /// Logits of the first warm-up run at batch 1, one list per image.
+    pub logits: Option<Vec<Vec<f32>>>,
+    /// rpr-infer int8 only: packed convs on u8 activations, out of all packed convs.
+    pub int8_layers: Option<(usize, usize)>,
+    /// Message of the error that stopped the worker.
+    pub error: Option<String>,
+}
+
+impl WorkerResponse {
+    /// Returns the logits as an array, or `None` when the worker returned none or ragged rows.
+    pub fn logits_array(&self) -> Option<Array2<f32>> {
+        let rows = self.logits.as_ref()?;
+        let classes = rows.first()?.len();
+        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+        Array2::from_shape_vec((rows.len(), classes), flat).ok()
+    }
+}
+
+/// Reads a raw little-endian f32 NCHW batch and checks its length against `shape`.
+pub fn read_raw_input(path: &Path, shape: [usize; 4]) -> Result<Array4<f32>, BackendError> {
+    let input_error = |message: String| BackendError::Input { path: path.to_path_buf(), message };
+    let bytes = std::fs::read(path).map_err(|error| input_error(format!("failed to read: {error}")))?;
+    let expected: usize = shape.iter().product();
+    if bytes.len() != expected * 4 {
+        return Err(input_error(format!(
+            "contains {} bytes, expected {} for shape {shape:?}; rerun the comparison to rewrite the inputs",
+            bytes.len(),
+            expected * 4
+        )));
+    }
+    let values: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let [n, c, h, w] = shape;
+    Array4::from_shape_vec((n, c, h, w), values).map_err(|error| input_error(error.to_string()))
+}
+
+/// Times the requested configuration in this process. Errors end up in
+/// the response's `error` field, with the samples taken so far discarded.
+pub fn run_worker(request: &WorkerRequest) -> WorkerResponse {
+    let mut response = WorkerResponse::default();
+    if let Err(error) = measure(request, &mut response) {
+        response = WorkerResponse { error: Some(error.to_string()), ..WorkerResponse::default() };
+    }
+    response
+}
+
+fn measure(request: &WorkerRequest, response: &mut WorkerResponse) -> Result<(), BackendError> {
+    let batch = read_raw_input(&request.input, request.shape)?;
+    let mut backend = make_backend(request, response)?;
+    let logits = warm_up(backend.as_mut(), batch.view(), request.warmup)?;
+    if request.shape[0] == 1 {
+        response.logits = Some(logits.outer_iter().map(|row| row.to_vec()).collect());
+    }
+    response.samples_ms.reserve(request.iterations);
+    time_runs(backend.as_mut(), batch.view(), request.iterations, &mut response.samples_ms)
+}
+
+fn make_backend(request: &WorkerRequest, response: &mut WorkerResponse) -> Result<Box<dyn Backend>, BackendError> {
+    let batch = request.shape[0];
+    match request.target {
+        Target::RprInt8 | Target::RprF32 => {
+            let precision = if request.target == Target::RprInt8 { Precision::Int8 } else { Precision::F32 };
+            let backend = RprBackend::new(&request.model, precision, request.threads, batch)?;
+            if request.target == Target::RprInt8 {
+                response.int8_layers = Some(backend.int8_layers());
+            }
+            Ok(Box::new(backend))
+        }
+        #[cfg(feature = "libtorch")]
+        Target::Torch => {
+            let checkpoint = rpr_core::checkpoint::Checkpoint::load(&request.model).map_err(|error| BackendError::Load {
+                engine: "libtorch",
+                model: request.model.display().to_string(),
+                message: error.to_string(),
+            })?;
+            Ok(Box::new(crate::engines::torch::TorchBackend::new(&checkpoint, &request.model, request.threads)?))
+        }
+        #[cfg(feature = "tract")]
+        Target::TractFloat => Ok(Box::new(crate::engines::tract::TractBackend::new(&request.model, "fp32", batch, request.image_shape())?)),
+        #[cfg(feature = "tract")]
+        Target::TractQdq => {
+            Ok(Box::new(crate::engines::tract::TractBackend::new(&request.model, "qdq int8", batch, request.image_shape())?))
+        }
+        target => {
+            let (engine, _) = target.names();
+            let message = if target.is_ort() {
+                "ONNX Runtime is timed by scripts/ort_bench.py, not by a worker of the compare binary".to_string()
+            } else {
+                "this build lacks the engine; build rpr-benches with the `libtorch` and `tract` features".to_string()
+            };
+            Err(BackendError::Load { engine, model: request.model.display().to_string(), message })
+        }
+    }
+}
+
+/// Starts `executable` as a worker on `request` and returns its response.
+/// The request, response and the worker's stderr go to files in `dir`
+/// named after `name`, which must be unique among concurrent workers.
+pub fn spawn_worker(executable: &Path, request: &WorkerRequest, dir: &Path, name: &str) -> Result<WorkerResponse, BackendError> {
+    let (engine, _) = request.target.names();
+    let worker_error = |message: String| BackendError::Worker { engine, message };
+    std::fs::create_dir_all(dir).map_err(|error| worker_error(format!("failed to create {}: {error}", dir.display())))?;
+
+    let request_path = dir.join(format!("{name}.request.json"));
+    let response_path = dir.join(format!("{name}.response.json"));
+    let stderr_path = dir.join(format!("{name}.stderr.txt"));
+    let text = serde_json::to_string_pretty(request).map_err(|error| worker_error(error.to_string()))?;
+    std::fs::write(&request_path, text).map_err(|error| worker_error(format!("failed to write {}: {error}", request_path.display())))?;
+    // A stale response of an earlier round must not pass for this one's.
+    match std::fs::remove_file(&response_path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(worker_error(format!("failed to remove {}: {error}", response_path.display()))),
+    }
+    let stderr =
+        File::create(&stderr_path).map_err(|error| worker_error(format!("failed to create {}: {error}", stderr_path.display())))?;
+
+    let mut child = Command::new(executable)
+        .arg("worker")
+        .arg("--request")
+        .arg(&request_path)
+        .arg("--response")
+        .arg(&response_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .map_err(|error| worker_error(format!("failed to start {}: {error}", executable.display())))?;
+    let status = wait_with_timeout(&mut child, WORKER_TIMEOUT).map_err(&worker_error)?;
+
+    let stderr_tail = || tail_lines(&std::fs::read_to_string(&stderr_path).unwrap_or_default(), 5);
+    let text = match std::fs::read_to_string(&response_path) {
+        Ok(text) => text,
+        Err(_) => return Err(worker_error(format!("exited with {status} without a response; stderr ends with: {}", stderr_tail()))),
+    };
+    let response = parse_response(text.as_bytes()).map_err(|message| worker_error(format!("{}: {message}", response_path.display())))?;
+    if let Some(error) = response.error {
+        return Err(BackendError::Reported(error));
+    }
+    if !status.success() {
+        return Err(worker_error(format!("exited with {status} after writing a response; stderr ends with: {}", stderr_tail())));
+    }
+    if response.samples_ms.len() != request.iterations {
+        return Err(worker_error(format!("returned {} samples, expected {}", response.samples_ms.len(), request.iterations)));
+    }
+    Ok(response)
+}
+
+/// Parses a worker's response file.
+pub fn parse_response(bytes: &[u8]) -> Result<WorkerResponse, String> {
+    serde_json::from_slice(bytes).map_err(|error| {
+        let head: String = String::from_utf8_lossy(bytes).chars().take(200).collect();
+        format!("invalid JSON ({error}); the file starts with: {head}")
+    })
+}
+
+fn wait_with_timeout(child: &mut std::process::Child, timeout: Duration) -> Result<ExitStatus, String> {
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) if start.elapsed() < timeout => std::thread::sleep(POLL_INTERVAL),
+            Ok(None) => {
+                // The kill can only fail if the worker exited in between, which wait() then reports.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("timed out after {} s and was killed", timeout.as_secs()));
+            }
+            Err(error) => return Err(format!("failed to wait for the worker: {error}")),
+        }
+    }
+}
+
+fn tail_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(count)..].join("\n");
+    if tail.is_empty() {
+        "(empty)".into()
+    } else {
+        tail
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_request() -> WorkerRequest {
+        WorkerRequest {
+            target: Target::RprInt8,
+            network: "resnet20-ternary-28".into(),
+            model: PathBuf::from("models/resnet20-ternary-28.rpr"),
+            input: PathBuf::from("inputs/resnet20-ternary-28.b1.f32"),
+            shape: [1, 1, 28, 28],
+            threads: 2,
+            warmup: 3,
+            iterations: 20,
+        }
+    }
+
+    #[test]
+    fn request_round_trips() {
+        let request = sample_request();
+        let text = serde_json::to_string(&request).unwrap();
+        assert!(text.contains(r#""target":"rpr-int8""#), "{text}");
+        let parsed: WorkerRequest = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed, request);
+    }
+
+    #[test]
+    fn response_round_trips() {
+        let response = WorkerResponse {
+            samples_ms: vec![0.5, 0.75],
+            logits: Some(vec![vec![1.0, -2.5, 3.25]]),
+            int8_layers: Some((19, 20)),
+            error: None,
+        };
+        let text = serde_json::to_string(&response).unwrap();
+        let parsed = parse_response(text.as_bytes()).unwrap();
+        assert_eq!(parsed, response);
+        let logits = parsed.logits_array().unwrap();
+        assert_eq!(logits.dim(), (1, 3));
+        assert_eq!(logits[[0, 1]], -2.5);
+    }
+
+    #[test]
+    fn response_rejects_truncated_json() {
+        let error = parse_response(br#"{"samples_ms": [0.5, "#).unwrap_err();
+        assert!(error.contains("invalid JSON"), "{error}");
+        assert!(error.contains("samples_ms"), "{error}");
+    }
+
+    #[test]
+    fn raw_input_rejects_wrong_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("input.f32");
+        std::fs::write(&path, [0u8; 12]).unwrap();
+        let error = read_raw_input(&path, [1, 1, 2, 2]).unwrap_err();
+        assert!(error.to_string().contains("12 bytes, expected 16"), "{error}");
+    }
+
+    #[test]
+    fn raw_input_reads_nchw() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("input.f32");
+        let values = [0.5f32, -1.5, 2.25, 3.0];
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(&path, bytes).unwrap();
+        let batch = read_raw_input(&path, [1, 2, 1, 2]).unwrap();
+        assert_eq!(batch[[0, 1, 0, 0]], 2.25);
+        assert_eq!(batch[[0, 0, 0, 1]], -1.5);
+    }
+
+    #[test]
+    fn worker_reports_missing_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("input.f32");
+        std::fs::write(&input, [0u8; 4 * 28 * 28]).unwrap();
+        let request = WorkerRequest { model: dir.path().join("absent.rpr"), input, ..sample_request() };
+        let response = run_worker(&request);
+        let error = response.error.expect("a missing model is an error");
+        assert!(error.contains("absent.rpr"), "{error}");
+        assert!(response.samples_ms.is_empty());
+    }
+
+    #[test]
+    fn worker_rejects_ort_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("input.f32");
+        std::fs::write(&input, [0u8; 4 * 28 * 28]).unwrap();
+        let request = WorkerRequest { target: Target::OrtFloat, input, ..sample_request() };
+        let error = run_worker(&request).error.expect("ONNX Runtime is not a worker target");
+        assert!(error.contains("ort_bench.py"), "{error}");
+    }
+
+    #[test]
+    fn tail_of_stderr() {
+        assert_eq!(tail_lines("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(tail_lines("", 5), "(empty)");
+    }
+}
