@@ -41,6 +41,10 @@ pub enum EngineError {
     #[error("invalid session option: {0}")]
     Options(String),
 
+    /// The activation buffers for a batch could not be allocated.
+    #[error("cannot allocate the activation buffers for a batch of {batch} images; use a smaller batch")]
+    Memory { batch: usize },
+
     /// The rayon thread pool for the session could not be created.
     #[error("cannot create a thread pool with {threads} threads: {source}")]
     ThreadPool { threads: usize, #[source] source: rayon::ThreadPoolBuildError },

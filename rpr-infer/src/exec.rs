@@ -47,15 +47,19 @@ impl<'a> Input<'a> {
 
 impl Arena {
     /// Allocates every buffer for `batch` images, sized from the layout and each step's tiling.
-    pub fn new(program: &Program, layout: &Layout, batch: usize, threads: usize) -> Self {
-        let f32_slots = layout.f32_slot_len.iter().map(|len| vec![0.0; len * batch]).collect();
-        let u8_slots = layout.u8_slot_len.iter().map(|len| vec![0; len * batch]).collect();
+    ///
+    /// Fails with [`EngineError::Memory`] when a buffer cannot be allocated, so a batch too
+    /// large for the machine gets an error instead of aborting the process.
+    pub fn new(program: &Program, layout: &Layout, batch: usize, threads: usize) -> Result<Self, EngineError> {
+        let per_batch = |len: &usize| len.checked_mul(batch).ok_or(EngineError::Memory { batch });
+        let f32_slots = layout.f32_slot_len.iter().map(|len| zeroed(per_batch(len)?, batch)).collect::<Result<_, _>>()?;
+        let u8_slots = layout.u8_slot_len.iter().map(|len| zeroed(per_batch(len)?, batch)).collect::<Result<_, _>>()?;
         let mut scratch = Scratch::default();
         let mut tilings = Vec::with_capacity(program.steps.len());
         for (index, step) in program.steps.iter().enumerate() {
             let tiling = match &step.op {
                 StepOp::PackedConv(conv) => {
-                    let rows = batch * conv.geom.out_pixels();
+                    let rows = per_batch(&conv.geom.out_pixels())?;
                     let int8 = matches!(layout.conv_modes[index], Some(ConvMode::Int8 { .. }));
                     let element_bytes = if int8 { 1 } else { 4 };
                     let tiling = Tiling::for_rows(rows, threads, conv.kp * element_bytes);
@@ -63,30 +67,30 @@ impl Arena {
                     match layout.conv_modes[index] {
                         Some(ConvMode::Int8 { .. }) => {
                             if layout.reprs[step.inputs[0]] == Repr::F32 {
-                                grow(&mut scratch.input_u8, batch * conv.geom.in_h * conv.geom.in_w * conv.geom.in_channels);
+                                grow(&mut scratch.input_u8, per_batch(&(conv.geom.in_h * conv.geom.in_w * conv.geom.in_channels))?, batch)?;
                             }
-                            grow(&mut scratch.cols_u8, scratch_rows * conv.kp);
-                            grow(&mut scratch.acc_i32, scratch_rows * conv.out_channels);
+                            grow(&mut scratch.cols_u8, scratch_rows * conv.kp, batch)?;
+                            grow(&mut scratch.acc_i32, scratch_rows * conv.out_channels, batch)?;
                         }
                         _ => {
-                            grow(&mut scratch.cols_f32, scratch_rows * conv.kp);
-                            grow(&mut scratch.acc_f32, scratch_rows * conv.out_channels);
+                            grow(&mut scratch.cols_f32, scratch_rows * conv.kp, batch)?;
+                            grow(&mut scratch.acc_f32, scratch_rows * conv.out_channels, batch)?;
                         }
                     }
                     Some(tiling)
                 }
                 StepOp::FloatConv(conv) => {
-                    let rows = batch * conv.geom.out_pixels();
+                    let rows = per_batch(&conv.geom.out_pixels())?;
                     let k = conv.geom.k(conv.geom.in_channels / conv.weights.groups);
                     let tiling = Tiling::for_rows(rows, threads, k * 4);
-                    grow(&mut scratch.cols_f32, tiling.scratch_rows(rows) * k);
+                    grow(&mut scratch.cols_f32, tiling.scratch_rows(rows) * k, batch)?;
                     Some(tiling)
                 }
                 _ => None,
             };
             tilings.push(tiling);
         }
-        Self { batch, f32_slots, u8_slots, scratch, tilings }
+        Ok(Self { batch, f32_slots, u8_slots, scratch, tilings })
     }
 
     /// Copies an NCHW batch into the input slot as NHWC.
@@ -118,10 +122,21 @@ impl Arena {
     }
 }
 
-fn grow<T: Default + Clone>(buffer: &mut Vec<T>, len: usize) {
+/// Returns a zero-filled buffer of `len` elements, or [`EngineError::Memory`] when the
+/// allocation fails.
+fn zeroed<T: Default + Clone>(len: usize, batch: usize) -> Result<Vec<T>, EngineError> {
+    let mut buffer = Vec::new();
+    grow(&mut buffer, len, batch)?;
+    Ok(buffer)
+}
+
+/// Extends `buffer` with zeros to at least `len` elements.
+fn grow<T: Default + Clone>(buffer: &mut Vec<T>, len: usize, batch: usize) -> Result<(), EngineError> {
     if buffer.len() < len {
+        buffer.try_reserve_exact(len - buffer.len()).map_err(|_| EngineError::Memory { batch })?;
         buffer.resize(len, T::default());
     }
+    Ok(())
 }
 
 /// Everything a step needs besides its buffers.

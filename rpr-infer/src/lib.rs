@@ -27,4 +27,4 @@ mod session;
 
 pub use engine::Engine;
 pub use error::EngineError;
-pub use session::{Precision, Session, SessionOptions};
+pub use session::{Precision, Session, SessionOptions, MAX_THREADS};

@@ -35,11 +35,16 @@ impl std::str::FromStr for Precision {
     }
 }
 
+/// Largest thread count a session accepts. Every thread gets its own scratch buffers, and a pool
+/// of a thousand threads already made a batch-1 ResNet-20 run take seconds on 2 cores.
+pub const MAX_THREADS: usize = 1024;
+
 /// Options of a [`Session`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionOptions {
     pub precision: Precision,
-    /// Worker threads of the session's own pool; 0 means one per available CPU.
+    /// Worker threads of the session's own pool; 0 means one per available CPU, and at most
+    /// [`MAX_THREADS`].
     pub threads: usize,
     /// Batch size to plan buffers for at creation; other sizes are planned on first use.
     pub batch: usize,
@@ -76,13 +81,14 @@ enum BatchPlan {
 }
 
 impl BatchPlan {
-    fn new(program: &crate::program::Program, layout: &Layout, batch: usize, threads: usize) -> Self {
+    fn new(program: &crate::program::Program, layout: &Layout, batch: usize, threads: usize) -> Result<Self, EngineError> {
         let groups = image_groups(batch, threads);
         if groups.len() <= 1 {
-            return BatchPlan::Layers(Arena::new(program, layout, batch, threads));
+            return Ok(BatchPlan::Layers(Arena::new(program, layout, batch, threads)?));
         }
         // Each group runs on one thread, so its steps use the single-thread tiling.
-        BatchPlan::Images(groups.iter().map(|range| Arena::new(program, layout, range.len(), 1)).collect())
+        let arenas = groups.iter().map(|range| Arena::new(program, layout, range.len(), 1)).collect::<Result<_, _>>()?;
+        Ok(BatchPlan::Images(arenas))
     }
 }
 
@@ -118,6 +124,11 @@ impl Session {
     pub fn new(engine: &Engine, options: SessionOptions) -> Result<Self, EngineError> {
         let threads = match options.threads {
             0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n if n > MAX_THREADS => {
+                return Err(EngineError::Options(format!(
+                    "{n} threads is above the maximum of {MAX_THREADS}; pass 0 for one thread per CPU"
+                )))
+            }
             n => n,
         };
         if options.batch == 0 {
@@ -149,7 +160,7 @@ impl Session {
         let mut session = Self { engine: engine.clone(), options, threads, pool, kernels, layout, plans: HashMap::new() };
         let batch = session.options.batch;
         let program = &session.engine.inner.program;
-        session.plans.insert(batch, BatchPlan::new(program, &session.layout, batch, threads));
+        session.plans.insert(batch, BatchPlan::new(program, &session.layout, batch, threads)?);
         Ok(session)
     }
 
@@ -193,7 +204,10 @@ impl Session {
 
         let Self { engine, threads, pool, kernels, layout, plans, .. } = self;
         let program = &engine.inner.program;
-        let plan = plans.entry(n).or_insert_with(|| BatchPlan::new(program, layout, n, *threads));
+        let plan = match plans.entry(n) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => entry.insert(BatchPlan::new(program, layout, n, *threads)?),
+        };
         let ctx = Context { file: &engine.inner.file, program, layout, kernels };
         match plan {
             BatchPlan::Layers(arena) => {

@@ -102,3 +102,15 @@ fn eval_counts_fashion_mnist() {
     assert_eq!(report["packed_layers"], report["int8_layers"], "all packed layers on u8");
     assert!((report["top1"].as_f64().unwrap() - correct as f64 / 50.0).abs() < 1e-9);
 }
+
+#[test]
+fn eval_rejects_zero_limit() {
+    if !cli_runs() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = write_model(dir.path());
+    let output = cli().args(["eval", "--limit", "0"]).arg(&model).output().expect("rpr-infer starts");
+    assert!(!output.status.success(), "--limit 0 was accepted");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--limit"), "error names the flag");
+}

@@ -86,3 +86,21 @@ fn batch_sizes_share_one_session() {
         assert_eq!(single.row(0), together.row(image), "image {image} alone and in a batch");
     }
 }
+
+#[test]
+fn thread_count_above_maximum_is_rejected() {
+    let engine = Engine::from_bytes(small_model()).expect("engine");
+    let options = SessionOptions { threads: rpr_infer::MAX_THREADS + 1, ..Default::default() };
+    let error = Session::new(&engine, options).expect_err("too many threads");
+    assert!(matches!(error, EngineError::Options(_)), "{error}");
+    assert!(error.to_string().contains("1025 threads"), "{error}");
+}
+
+#[test]
+fn batch_too_large_to_allocate_is_an_error() {
+    // 2^40 images of 8x8 need terabytes of buffers, so the allocation fails without touching memory.
+    let engine = Engine::from_bytes(small_model()).expect("engine");
+    let options = SessionOptions { batch: 1 << 40, ..Default::default() };
+    let error = Session::new(&engine, options).expect_err("huge batch");
+    assert!(matches!(error, EngineError::Memory { batch } if batch == 1 << 40), "{error}");
+}

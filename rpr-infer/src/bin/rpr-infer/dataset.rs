@@ -22,7 +22,10 @@ impl DatasetArg {
             (DatasetArg::FashionMnist, root) => data::load_fashion_mnist(Split::Test, root)?,
             (DatasetArg::Mnist, Some(root)) => data::load_mnist(root, Split::Test)?,
             (DatasetArg::Cifar10, Some(root)) => data::load_cifar10(root, Split::Test)?,
-            (other, None) => bail!("--data-dir is required for {other:?}; point it at the extracted data set"),
+            (other, None) => {
+                let name = other.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default();
+                bail!("--data-dir is required for --dataset {name}; point it at the extracted data set")
+            }
         };
         Ok(dataset)
     }

@@ -32,8 +32,8 @@ pub(crate) struct EvalArgs {
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
     batch: u64,
     /// Evaluate only the first N test images.
-    #[arg(long)]
-    limit: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    limit: Option<u64>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -66,7 +66,7 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<()> {
     let options = SessionOptions { precision: args.precision.into(), threads: args.threads, batch, isa: None };
     let mut session = Session::new(&engine, options)?;
 
-    let total = args.limit.unwrap_or(dataset.len()).min(dataset.len());
+    let total = args.limit.map_or(dataset.len(), |limit| usize::try_from(limit).unwrap_or(usize::MAX)).min(dataset.len());
     let progress = if args.json { ProgressBar::hidden() } else { ProgressBar::new(total as u64) };
     progress.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} images, {per_sec}, eta {eta}")?);
 
