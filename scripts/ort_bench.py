@@ -8,7 +8,8 @@ and starts this script anew for every round, so ONNX Runtime's thread pool
 never outlives its own measurement. Request fields:
 
     warmup, rounds, iterations_per_round: the timing schedule. With several
-        configurations, every round times each of them in turn.
+        configurations, every round times each of them in turn. The first
+        warm-up run returns the logits, so even a warmup of 0 runs once.
     configs: list of {id, model, threads, input, shape}; `input` is a raw
         little-endian f32 file holding an NCHW batch of shape `shape`.
 
@@ -79,14 +80,23 @@ class Config:
             self.error = f"inference failed: {error}"
 
     def warm_up(self, count):
+        # The first run returns the logits and counts as a warm-up run, so a
+        # count of 0 still runs once, as the Rust workers do.
         if self.error is not None:
             return
         try:
-            self.output = np.asarray(self.run(), dtype=np.float32)
-            for _ in range(count):
+            output = np.asarray(self.run(), dtype=np.float32)
+            for _ in range(count - 1):
                 self.run()
         except Exception as error:  # noqa: BLE001 - reported per configuration
             self.error = f"inference failed: {error}"
+            return
+        bad = np.argwhere(~np.isfinite(output))
+        if bad.size:
+            index = tuple(int(i) for i in bad[0])
+            self.error = f"inference returned a non-finite logit {output[index]} at {list(index)}"
+            return
+        self.output = output
 
     def result(self):
         output = None if self.output is None else self.output.reshape(self.output.shape[0], -1).tolist()
@@ -111,7 +121,9 @@ def main():
         for config in configs:
             config.time_runs(request["iterations_per_round"])
 
-    json.dump({"onnxruntime_version": ort.__version__, "results": [c.result() for c in configs]}, sys.stdout)
+    # allow_nan=False keeps the output standard JSON, which the Rust parser requires.
+    results = [c.result() for c in configs]
+    json.dump({"onnxruntime_version": ort.__version__, "results": results}, sys.stdout, allow_nan=False)
     sys.stdout.write("\n")
 
 

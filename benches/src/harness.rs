@@ -10,7 +10,9 @@
 //! Runtime's pools keep spinning after a call) share a core with another
 //! engine's timed runs. See [`crate::timing`] for the schedule.
 
+use std::fmt::Display;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use ndarray::{Array2, Array4};
 use rand::SeedableRng;
@@ -26,7 +28,7 @@ use crate::network::{prepare, random_images, NetworkError, NetworkSpec, Prepared
 use crate::report::{NetworkReport, Report, Row, RunInfo, THROUGHPUT_BATCH};
 use crate::stats::LatencySummary;
 use crate::target::Target;
-use crate::timing::{NetworkSchedule, Schedule, SchedulePlan};
+use crate::timing::{NetworkSchedule, Schedule, SchedulePlan, MAX_THREADS};
 use crate::worker::{spawn_worker, WorkerRequest};
 
 /// Errors that stop a comparison. Failures of a single engine do not; they
@@ -59,6 +61,9 @@ pub struct CompareOptions {
     pub worker: PathBuf,
     /// Command line recorded in the report.
     pub command: String,
+    /// Time after which a worker or the ONNX Runtime script is killed and
+    /// its row gets an error, usually [`crate::process::PROCESS_TIMEOUT`].
+    pub timeout: Duration,
 }
 
 /// One row being measured.
@@ -77,19 +82,11 @@ struct Measurement {
     int8_layers: Option<(usize, usize)>,
 }
 
-/// Runs the whole comparison.
+/// Runs the whole comparison. Duplicate thread counts and networks are
+/// measured once, at their first position.
 pub fn run_comparison(options: &CompareOptions) -> Result<Report, CompareError> {
-    if options.threads.is_empty() || options.threads.contains(&0) {
-        return Err(CompareError::Option(format!("thread counts {:?} must be non-empty and positive", options.threads)));
-    }
-    // The small and the large default bracket every network's schedule.
+    let options = &validate_options(options)?;
     let small = options.schedule.for_network(0);
-    let large = options.schedule.for_network(u64::MAX);
-    for schedule in [small.batch1, small.batch64, large.batch1, large.batch64] {
-        if schedule.iterations() == 0 {
-            return Err(CompareError::Option(format!("schedule {schedule:?} has no timed runs")));
-        }
-    }
     let machine = Machine::detect();
     let mut run = RunInfo {
         date: utc_now(),
@@ -117,6 +114,37 @@ pub fn run_comparison(options: &CompareOptions) -> Result<Report, CompareError> 
         networks.push(report);
     }
     Ok(Report { run, networks })
+}
+
+/// Checks thread counts and schedule overrides, and returns `options` with
+/// duplicate thread counts and networks removed.
+fn validate_options(options: &CompareOptions) -> Result<CompareOptions, CompareError> {
+    if options.threads.is_empty() {
+        return Err(CompareError::Option("--threads needs at least one thread count".into()));
+    }
+    if let Some(threads) = options.threads.iter().find(|&&threads| threads == 0 || threads > MAX_THREADS) {
+        return Err(CompareError::Option(format!("--threads contains {threads}, expected 1 to {MAX_THREADS}")));
+    }
+    options.schedule.overrides.validate().map_err(CompareError::Option)?;
+    Ok(CompareOptions {
+        threads: dedup_keep_first(&options.threads, |threads| *threads, "--threads"),
+        networks: dedup_keep_first(&options.networks, |spec| spec.key.clone(), "--network"),
+        ..options.clone()
+    })
+}
+
+/// Returns `items` without repeats of an earlier item's key, with a warning for each one dropped.
+fn dedup_keep_first<T: Clone, K: PartialEq + Display>(items: &[T], key: impl Fn(&T) -> K, flag: &str) -> Vec<T> {
+    let mut kept: Vec<T> = Vec::new();
+    for item in items {
+        let item_key = key(item);
+        if kept.iter().any(|earlier| key(earlier) == item_key) {
+            tracing::warn!("{flag} {item_key} is repeated; it is measured once");
+        } else {
+            kept.push(item.clone());
+        }
+    }
+    kept
 }
 
 /// Returns the multiply-accumulates of one image, read from the `.rpr` file.
@@ -165,19 +193,37 @@ fn measure_network(
         context.measure(&mut slots, &mut int8_layers, &mut ort_version);
     }
 
-    // Accuracy check: every engine's batch-1 logits against rpr-infer f32 on 1 thread.
-    let reference = slots.iter().find(|s| s.target == Target::RprF32 && s.threads == 1).and_then(|s| s.logits.clone());
-    if let Some(reference) = reference {
-        for slot in &mut slots {
-            if let Some(logits) = &slot.logits {
-                slot.row.max_abs_diff = max_abs_diff(logits, &reference);
-            }
-        }
-    }
+    compare_logits(&mut slots);
 
     let rows = slots.into_iter().map(|slot| slot.row).collect();
     let report = NetworkReport { spec: net.spec.clone(), files: net.files.clone(), rows, int8_layers, schedule: Some(*schedule) };
     Ok((report, ort_version))
+}
+
+/// Accuracy check: every engine's batch-1 logits against rpr-infer f32 on 1
+/// thread. A row with an error gets no difference, and logits of another
+/// shape than the reference's become the row's error.
+fn compare_logits(slots: &mut [Slot]) {
+    let reference = slots
+        .iter()
+        .find(|slot| slot.target == Target::RprF32 && slot.threads == 1 && slot.row.error.is_none())
+        .and_then(|slot| slot.logits.clone());
+    let Some(reference) = reference else { return };
+    for slot in slots.iter_mut().filter(|slot| slot.row.error.is_none()) {
+        let Some(logits) = &slot.logits else { continue };
+        match max_abs_diff(logits, &reference) {
+            Some(diff) => slot.row.max_abs_diff = Some(diff),
+            None => {
+                let message = format!(
+                    "logits have shape {:?}, but rpr-infer f32 returned {:?}",
+                    logits.shape(),
+                    reference.shape()
+                );
+                let error = BackendError::Logits { engine: slot.target.names().0, message };
+                record_error(slot, &error);
+            }
+        }
+    }
 }
 
 /// Writes `batch` to `inputs/<key>.b<n>.f32` and returns the path.
@@ -261,8 +307,10 @@ impl BatchRun<'_> {
             iterations: self.schedule.iterations_per_round,
         };
         let name = format!("{}.b{}.{index}", self.net.spec.key, self.batch);
-        let response = spawn_worker(&self.options.worker, &request, &self.options.work_dir.join("workers"), &name)?;
-        let logits = response.logits_array();
+        let workers_dir = self.options.work_dir.join("workers");
+        let response = spawn_worker(&self.options.worker, &request, &workers_dir, &name, self.options.timeout)?;
+        let engine = slot.target.names().0;
+        let logits = response.logits_array(self.batch).map_err(|message| BackendError::Logits { engine, message })?;
         Ok(Measurement { samples_ms: response.samples_ms, logits, int8_layers: response.int8_layers })
     }
 
@@ -283,7 +331,8 @@ impl BatchRun<'_> {
         std::fs::create_dir_all(&work_dir)
             .map_err(|error| BackendError::Script(format!("failed to create {}: {error}", work_dir.display())))?;
 
-        let response = ort::run_script(python, script, &work_dir, std::slice::from_ref(&config), &schedule)?;
+        let configs = std::slice::from_ref(&config);
+        let response = ort::run_script(python, script, &work_dir, configs, &schedule, self.options.timeout)?;
         *version = Some(response.onnxruntime_version.clone());
         let Some(result) = response.results.into_iter().find(|result| result.id == config.id) else {
             return Err(BackendError::Script(format!("the response lacks configuration id {}", config.id)));
@@ -298,7 +347,7 @@ impl BatchRun<'_> {
                 schedule.iterations_per_round
             )));
         }
-        let logits = if self.batch == 1 { result.logits() } else { None };
+        let logits = result.logits(self.batch).map_err(|message| BackendError::Logits { engine: "ONNX Runtime", message })?;
         Ok(Measurement { samples_ms: result.samples_ms, logits, int8_layers: None })
     }
 }
@@ -314,6 +363,7 @@ fn store_samples(slot: &mut Slot, batch: usize, samples: &[f64]) {
 fn record_error(slot: &mut Slot, error: &BackendError) {
     tracing::warn!(engine = %slot.row.engine, variant = %slot.row.variant, threads = slot.threads, %error, "engine failed");
     slot.row.error = Some(error.to_string());
+    slot.row.max_abs_diff = None;
 }
 
 /// Maximum absolute difference, or `None` for arrays of different shapes.
@@ -335,18 +385,74 @@ mod tests {
         assert_eq!(max_abs_diff(&a, &array![[1.0f32, 2.0]]), None);
     }
 
-    #[test]
-    fn rejects_zero_threads() {
-        let options = CompareOptions {
+    fn options(threads: Vec<usize>) -> CompareOptions {
+        CompareOptions {
             networks: Vec::new(),
             work_dir: PathBuf::from("unused"),
             seed: 1,
             schedule: SchedulePlan::default(),
-            threads: vec![1, 0],
+            threads,
             ort: None,
             worker: PathBuf::from("unused"),
             command: String::new(),
-        };
-        assert!(matches!(run_comparison(&options), Err(CompareError::Option(_))));
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn rejects_zero_threads() {
+        let error = run_comparison(&options(vec![1, 0])).unwrap_err();
+        assert_eq!(error.to_string(), "invalid option: --threads contains 0, expected 1 to 1024");
+    }
+
+    #[test]
+    fn rejects_too_many_threads() {
+        let error = run_comparison(&options(vec![1, 4096])).unwrap_err();
+        assert_eq!(error.to_string(), "invalid option: --threads contains 4096, expected 1 to 1024");
+    }
+
+    #[test]
+    fn rejects_zero_rounds_by_flag() {
+        let mut options = options(vec![1]);
+        options.schedule.overrides.rounds_64 = Some(0);
+        let error = run_comparison(&options).unwrap_err();
+        assert_eq!(error.to_string(), "invalid option: --rounds-64 must be at least 1, got 0");
+    }
+
+    #[test]
+    fn duplicates_keep_first() {
+        let mut options = options(vec![2, 1, 2, 1]);
+        let spec = NetworkSpec::new("resnet20", rpr_core::quant::Bits::Ternary, 1, 8);
+        let other = NetworkSpec::new("resnet20", rpr_core::quant::Bits::Binary, 1, 8);
+        options.networks = vec![spec.clone(), other.clone(), spec.clone()];
+        let validated = validate_options(&options).unwrap();
+        assert_eq!(validated.threads, vec![2, 1]);
+        let keys: Vec<&str> = validated.networks.iter().map(|spec| spec.key.as_str()).collect();
+        assert_eq!(keys, vec![spec.key.as_str(), other.key.as_str()]);
+    }
+
+    fn slot(target: Target, logits: Option<Array2<f32>>) -> Slot {
+        let (engine, variant) = target.names();
+        Slot { target, threads: 1, row: Row::new(engine, variant, 1), logits }
+    }
+
+    #[test]
+    fn logits_of_other_shape_are_row_error() {
+        let reference = array![[1.0f32, 2.0, 3.0]];
+        let mut slots = vec![slot(Target::RprF32, Some(reference.clone())), slot(Target::OrtFloat, Some(array![[1.0f32, 2.0]]))];
+        compare_logits(&mut slots);
+        assert_eq!(slots[0].row.max_abs_diff, Some(0.0));
+        assert_eq!(slots[1].row.max_abs_diff, None);
+        let error = slots[1].row.error.as_deref().expect("a shape mismatch is an error");
+        assert!(error.contains("shape [1, 2]"), "{error}");
+        assert!(error.contains("[1, 3]"), "{error}");
+    }
+
+    #[test]
+    fn errored_row_has_no_diff() {
+        let mut slots = vec![slot(Target::RprF32, Some(array![[1.0f32, 2.0]])), slot(Target::RprInt8, Some(array![[7.0f32, 2.0]]))];
+        slots[1].row.error = Some("batch 64: no samples".into());
+        compare_logits(&mut slots);
+        assert_eq!(slots[1].row.max_abs_diff, None);
     }
 }

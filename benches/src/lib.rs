@@ -10,9 +10,11 @@
 
 pub mod engines;
 pub mod harness;
+pub mod logits;
 pub mod machine;
 pub mod network;
 pub mod plot;
+pub mod process;
 pub mod report;
 pub mod stats;
 pub mod target;

@@ -145,11 +145,11 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\nBatch 1: {} warm-up runs, {} timed runs; batch {THROUGHPUT_BATCH}: {} warm-up runs, {} timed runs; \
+            "\nBatch 1: {}, {} timed runs; batch {THROUGHPUT_BATCH}: {}, {} timed runs; \
              engines take turns in {} and {} rounds. Seed {}.",
-            run.batch1.warmup,
+            warmup_text(run.batch1.warmup),
             run.batch1.iterations(),
-            run.batch64.warmup,
+            warmup_text(run.batch64.warmup),
             run.batch64.iterations(),
             run.batch1.rounds,
             run.batch64.rounds,
@@ -180,12 +180,12 @@ fn write_network(out: &mut String, network: &NetworkReport, run: &RunInfo) {
     if let Some(schedule) = network.schedule.filter(|s| (s.batch1, s.batch64) != (run.batch1, run.batch64)) {
         let _ = writeln!(
             out,
-            "Schedule of this network: batch 1: {} warm-up runs, {} timed runs in {} rounds; \
-             batch {THROUGHPUT_BATCH}: {} warm-up runs, {} timed runs in {} rounds.\n",
-            schedule.batch1.warmup,
+            "Schedule of this network: batch 1: {}, {} timed runs in {} rounds; \
+             batch {THROUGHPUT_BATCH}: {}, {} timed runs in {} rounds.\n",
+            warmup_text(schedule.batch1.warmup),
             schedule.batch1.iterations(),
             schedule.batch1.rounds,
-            schedule.batch64.warmup,
+            warmup_text(schedule.batch64.warmup),
             schedule.batch64.iterations(),
             schedule.batch64.rounds
         );
@@ -201,7 +201,8 @@ fn write_network(out: &mut String, network: &NetworkReport, run: &RunInfo) {
         let latency_ratio = fmt_opt(network.latency_ratio(row), 2);
         let throughput = fmt_opt(row.throughput(), 1);
         let throughput_ratio = fmt_opt(network.throughput_ratio(row), 2);
-        let diff = row.max_abs_diff.map_or_else(|| "-".to_string(), |d| format!("{d:.2e}"));
+        // Results written before errored rows lost their difference may still carry one.
+        let diff = row.max_abs_diff.filter(|_| row.error.is_none()).map_or_else(|| "-".to_string(), |d| format!("{d:.2e}"));
         let _ = writeln!(
             out,
             "| {} | {} | {} | {median} | {p99} | {latency_ratio} | {throughput} | {throughput_ratio} | {diff} |",
@@ -229,6 +230,16 @@ fn write_network(out: &mut String, network: &NetworkReport, run: &RunInfo) {
     for file in &network.files {
         let ratio = reference.filter(|&r| r > 0).map_or_else(|| "-".to_string(), |r| format!("{:.3}", file.bytes as f64 / r as f64));
         let _ = writeln!(out, "| {} | {} | {ratio} |", file.label, file.bytes);
+    }
+}
+
+/// Describes the untimed runs of each process. The first run always
+/// happens, because it returns the logits, so a warm-up of 0 still runs once.
+fn warmup_text(warmup: usize) -> String {
+    if warmup == 0 {
+        "0 warm-up runs plus the one untimed run that returns the logits".into()
+    } else {
+        format!("{warmup} warm-up runs")
     }
 }
 
@@ -319,6 +330,22 @@ mod tests {
         assert!(text.contains("18 of 18 packed convs"), "{text}");
         assert!(text.contains("Each configuration ran in its own process"), "{text}");
         assert!(text.contains("Schedule of this network: batch 1: 1 warm-up runs, 10 timed runs in 2 rounds"), "{text}");
+    }
+
+    #[test]
+    fn markdown_counts_logits_run() {
+        let mut report = sample_report();
+        report.run.batch1.warmup = 0;
+        let text = report.to_markdown();
+        assert!(text.contains("Batch 1: 0 warm-up runs plus the one untimed run that returns the logits, 12 timed runs"), "{text}");
+    }
+
+    #[test]
+    fn markdown_hides_diff_of_errored_row() {
+        let mut report = sample_report();
+        report.networks[0].rows[3].max_abs_diff = Some(6.02);
+        let text = report.to_markdown();
+        assert!(text.contains("| tract | qdq int8 | 1 | - | - | - | - | - | - |"), "{text}");
     }
 
     #[test]

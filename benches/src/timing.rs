@@ -17,11 +17,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::engines::{Backend, BackendError};
 
+/// Largest warm-up, round or iteration count the comparison accepts. It
+/// keeps a typo such as an extra digit from starting a run of days.
+pub const MAX_COUNT: usize = 100_000;
+
+/// Largest thread count the comparison accepts, the same bound rpr-infer sets.
+pub const MAX_THREADS: usize = 1024;
+
 /// Warm-up runs, then `rounds` rounds in which every configuration runs
 /// `iterations_per_round` times in turn, each round in a fresh process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schedule {
-    /// Untimed runs at the start of every worker process.
+    /// Untimed runs at the start of every worker process. A process makes at
+    /// least one, even with 0 here, because the first run returns the logits.
     pub warmup: usize,
     pub rounds: usize,
     pub iterations_per_round: usize,
@@ -98,6 +106,39 @@ pub struct SchedulePlan {
     pub overrides: ScheduleOverrides,
 }
 
+impl ScheduleOverrides {
+    /// Checks every value set on the command line and names the flag of the
+    /// first one out of range: rounds and iterations must be 1 to
+    /// [`MAX_COUNT`], warm-up counts 0 to [`MAX_COUNT`].
+    pub fn validate(&self) -> Result<(), String> {
+        let fields = [
+            ("--warmup", self.warmup, 0),
+            ("--rounds", self.rounds, 1),
+            ("--iterations", self.iterations, 1),
+            ("--warmup-64", self.warmup_64, 0),
+            ("--rounds-64", self.rounds_64, 1),
+            ("--iterations-64", self.iterations_64, 1),
+        ];
+        for (flag, value, min) in fields {
+            match value {
+                Some(value) if value < min => return Err(format!("{flag} must be at least {min}, got {value}")),
+                Some(value) if value > MAX_COUNT => return Err(format!("{flag} must be at most {MAX_COUNT}, got {value}")),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses a warm-up, round or iteration count for clap and rejects values above [`MAX_COUNT`].
+pub fn parse_count(text: &str) -> Result<usize, String> {
+    let value: usize = text.parse().map_err(|error| format!("`{text}` is not a non-negative integer: {error}"))?;
+    if value > MAX_COUNT {
+        return Err(format!("{value} is above the maximum of {MAX_COUNT}"));
+    }
+    Ok(value)
+}
+
 impl SchedulePlan {
     /// Returns the schedule of a network with `macs_per_image` multiply-accumulates per image.
     pub fn for_network(&self, macs_per_image: u64) -> NetworkSchedule {
@@ -161,6 +202,32 @@ mod tests {
         assert_eq!(large.batch1.iterations_per_round, NetworkSchedule::LARGE.batch1.iterations_per_round);
         assert_eq!(large.batch64.iterations_per_round, 7);
         assert_eq!(large.batch64.rounds, NetworkSchedule::LARGE.batch64.rounds);
+    }
+
+    #[test]
+    fn overrides_name_flag_below_minimum() {
+        let overrides = ScheduleOverrides { iterations_64: Some(0), ..ScheduleOverrides::default() };
+        assert_eq!(overrides.validate().unwrap_err(), "--iterations-64 must be at least 1, got 0");
+        let overrides = ScheduleOverrides { rounds: Some(0), ..ScheduleOverrides::default() };
+        assert_eq!(overrides.validate().unwrap_err(), "--rounds must be at least 1, got 0");
+        let overrides = ScheduleOverrides { warmup: Some(0), warmup_64: Some(0), ..ScheduleOverrides::default() };
+        assert_eq!(overrides.validate(), Ok(()));
+    }
+
+    #[test]
+    fn overrides_name_flag_above_maximum() {
+        let overrides = ScheduleOverrides { warmup_64: Some(usize::MAX), ..ScheduleOverrides::default() };
+        let error = overrides.validate().unwrap_err();
+        assert!(error.starts_with("--warmup-64 must be at most 100000"), "{error}");
+    }
+
+    #[test]
+    fn count_parser_bounds() {
+        assert_eq!(parse_count("100000"), Ok(100_000));
+        assert_eq!(parse_count("0"), Ok(0));
+        let error = parse_count("18446744073709551615").unwrap_err();
+        assert!(error.contains("above the maximum of 100000"), "{error}");
+        assert!(parse_count("-1").is_err());
     }
 
     #[test]

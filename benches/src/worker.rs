@@ -11,8 +11,8 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use ndarray::{Array2, Array4};
 use rpr_infer::Precision;
@@ -20,20 +20,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::engines::rpr::RprBackend;
 use crate::engines::{Backend, BackendError};
+use crate::logits::{deserialize_rows, logits_from_rows};
+use crate::process::{run_with_timeout, tail_lines};
 use crate::target::Target;
-use crate::timing::{time_runs, warm_up};
-
-/// Time after which the parent kills a worker. The slowest default
-/// configuration, ResNet-18 at 224x224 and batch 64 in rpr-infer f32 or
-/// tract, takes about 30 s per process on one core of an AVX-512 server
-/// (an estimate from the batch-64 times of a comparison run).
-pub const WORKER_TIMEOUT: Duration = Duration::from_secs(20 * 60);
-
-/// Interval at which the parent checks whether a worker has exited.
-const POLL_INTERVAL: Duration = Duration::from_millis(20);
+use crate::timing::{time_runs, warm_up, MAX_COUNT, MAX_THREADS};
 
 /// One configuration for a worker process to time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WorkerRequest {
     /// Engine and format. ONNX Runtime targets are rejected, because `scripts/ort_bench.py` times them.
     pub target: Target,
@@ -57,6 +51,24 @@ impl WorkerRequest {
     pub fn image_shape(&self) -> [usize; 3] {
         [self.shape[1], self.shape[2], self.shape[3]]
     }
+
+    /// Checks the counts and the shape, which a hand-written request may get wrong.
+    pub fn validate(&self) -> Result<(), BackendError> {
+        let invalid = |message: String| Err(BackendError::Request(message));
+        if self.threads == 0 || self.threads > MAX_THREADS {
+            return invalid(format!("threads is {}, expected 1 to {MAX_THREADS}", self.threads));
+        }
+        if self.iterations == 0 || self.iterations > MAX_COUNT {
+            return invalid(format!("iterations is {}, expected 1 to {MAX_COUNT}", self.iterations));
+        }
+        if self.warmup > MAX_COUNT {
+            return invalid(format!("warmup is {}, expected at most {MAX_COUNT}", self.warmup));
+        }
+        if self.shape.contains(&0) {
+            return invalid(format!("shape {:?} has a zero dimension", self.shape));
+        }
+        Ok(())
+    }
 }
 
 /// Samples and outputs of one worker process.
@@ -64,7 +76,9 @@ impl WorkerRequest {
 pub struct WorkerResponse {
     /// Wall-clock time of each timed run, in milliseconds.
     pub samples_ms: Vec<f64>,
-    /// Logits of the first warm-up run at batch 1, one list per image.
+    /// Logits of the first warm-up run at batch 1, one list per image. A
+    /// `null` element reads as NaN, which [`WorkerResponse::logits_array`] rejects.
+    #[serde(default, deserialize_with = "deserialize_rows")]
     pub logits: Option<Vec<Vec<f32>>>,
     /// rpr-infer int8 only: packed convs on u8 activations, out of all packed convs.
     pub int8_layers: Option<(usize, usize)>,
@@ -73,12 +87,11 @@ pub struct WorkerResponse {
 }
 
 impl WorkerResponse {
-    /// Returns the logits as an array, or `None` when the worker returned none or ragged rows.
-    pub fn logits_array(&self) -> Option<Array2<f32>> {
-        let rows = self.logits.as_ref()?;
-        let classes = rows.first()?.len();
-        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
-        Array2::from_shape_vec((rows.len(), classes), flat).ok()
+    /// Returns the logits as a `[batch, classes]` array, `None` when the
+    /// worker returned none, or an error naming a wrong shape or a
+    /// non-finite value.
+    pub fn logits_array(&self, batch: usize) -> Result<Option<Array2<f32>>, String> {
+        self.logits.as_deref().map(|rows| logits_from_rows(rows, batch)).transpose()
     }
 }
 
@@ -95,6 +108,10 @@ pub fn read_raw_input(path: &Path, shape: [usize; 4]) -> Result<Array4<f32>, Bac
         )));
     }
     let values: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    // The engines would turn a NaN or inf pixel into garbage logits instead of an error.
+    if let Some((index, value)) = values.iter().enumerate().find(|(_, value)| !value.is_finite()) {
+        return Err(input_error(format!("contains the non-finite value {value} at flat index {index}; inputs must be finite")));
+    }
     let [n, c, h, w] = shape;
     Array4::from_shape_vec((n, c, h, w), values).map_err(|error| input_error(error.to_string()))
 }
@@ -110,11 +127,15 @@ pub fn run_worker(request: &WorkerRequest) -> WorkerResponse {
 }
 
 fn measure(request: &WorkerRequest, response: &mut WorkerResponse) -> Result<(), BackendError> {
+    request.validate()?;
     let batch = read_raw_input(&request.input, request.shape)?;
     let mut backend = make_backend(request, response)?;
     let logits = warm_up(backend.as_mut(), batch.view(), request.warmup)?;
     if request.shape[0] == 1 {
-        response.logits = Some(logits.outer_iter().map(|row| row.to_vec()).collect());
+        let rows: Vec<Vec<f32>> = logits.outer_iter().map(|row| row.to_vec()).collect();
+        // serde_json would write a NaN as null, so the error is raised here where the engine is known.
+        logits_from_rows(&rows, 1).map_err(|message| BackendError::Run { engine: request.target.names().0, message })?;
+        response.logits = Some(rows);
     }
     response.samples_ms.reserve(request.iterations);
     time_runs(backend.as_mut(), batch.view(), request.iterations, &mut response.samples_ms)
@@ -158,10 +179,17 @@ fn make_backend(request: &WorkerRequest, response: &mut WorkerResponse) -> Resul
     }
 }
 
-/// Starts `executable` as a worker on `request` and returns its response.
-/// The request, response and the worker's stderr go to files in `dir`
-/// named after `name`, which must be unique among concurrent workers.
-pub fn spawn_worker(executable: &Path, request: &WorkerRequest, dir: &Path, name: &str) -> Result<WorkerResponse, BackendError> {
+/// Starts `executable` as a worker on `request` and returns its response,
+/// killing the worker after `timeout`. The request, response and the
+/// worker's stderr go to files in `dir` named after `name`, which must be
+/// unique among concurrent workers.
+pub fn spawn_worker(
+    executable: &Path,
+    request: &WorkerRequest,
+    dir: &Path,
+    name: &str,
+    timeout: Duration,
+) -> Result<WorkerResponse, BackendError> {
     let (engine, _) = request.target.names();
     let worker_error = |message: String| BackendError::Worker { engine, message };
     std::fs::create_dir_all(dir).map_err(|error| worker_error(format!("failed to create {}: {error}", dir.display())))?;
@@ -180,7 +208,8 @@ pub fn spawn_worker(executable: &Path, request: &WorkerRequest, dir: &Path, name
     let stderr =
         File::create(&stderr_path).map_err(|error| worker_error(format!("failed to create {}: {error}", stderr_path.display())))?;
 
-    let mut child = Command::new(executable)
+    let mut command = Command::new(executable);
+    command
         .arg("worker")
         .arg("--request")
         .arg(&request_path)
@@ -188,10 +217,8 @@ pub fn spawn_worker(executable: &Path, request: &WorkerRequest, dir: &Path, name
         .arg(&response_path)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .map_err(|error| worker_error(format!("failed to start {}: {error}", executable.display())))?;
-    let status = wait_with_timeout(&mut child, WORKER_TIMEOUT).map_err(&worker_error)?;
+        .stderr(stderr);
+    let status = run_with_timeout(&mut command, timeout).map_err(|error| worker_error(error.to_string()))?;
 
     let stderr_tail = || tail_lines(&std::fs::read_to_string(&stderr_path).unwrap_or_default(), 5);
     let text = match std::fs::read_to_string(&response_path) {
@@ -217,33 +244,6 @@ pub fn parse_response(bytes: &[u8]) -> Result<WorkerResponse, String> {
         let head: String = String::from_utf8_lossy(bytes).chars().take(200).collect();
         format!("invalid JSON ({error}); the file starts with: {head}")
     })
-}
-
-fn wait_with_timeout(child: &mut std::process::Child, timeout: Duration) -> Result<ExitStatus, String> {
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Ok(status),
-            Ok(None) if start.elapsed() < timeout => std::thread::sleep(POLL_INTERVAL),
-            Ok(None) => {
-                // The kill can only fail if the worker exited in between, which wait() then reports.
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("timed out after {} s and was killed", timeout.as_secs()));
-            }
-            Err(error) => return Err(format!("failed to wait for the worker: {error}")),
-        }
-    }
-}
-
-fn tail_lines(text: &str, count: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let tail = lines[lines.len().saturating_sub(count)..].join("\n");
-    if tail.is_empty() {
-        "(empty)".into()
-    } else {
-        tail
-    }
 }
 
 #[cfg(test)]
@@ -283,7 +283,7 @@ mod tests {
         let text = serde_json::to_string(&response).unwrap();
         let parsed = parse_response(text.as_bytes()).unwrap();
         assert_eq!(parsed, response);
-        let logits = parsed.logits_array().unwrap();
+        let logits = parsed.logits_array(1).unwrap().unwrap();
         assert_eq!(logits.dim(), (1, 3));
         assert_eq!(logits[[0, 1]], -2.5);
     }
@@ -339,8 +339,45 @@ mod tests {
     }
 
     #[test]
-    fn tail_of_stderr() {
-        assert_eq!(tail_lines("a\nb\nc\n", 2), "b\nc");
-        assert_eq!(tail_lines("", 5), "(empty)");
+    fn raw_input_rejects_non_finite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("input.f32");
+        let values = [0.5f32, -1.5, f32::NAN, f32::NEG_INFINITY];
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(&path, bytes).unwrap();
+        let error = read_raw_input(&path, [1, 1, 2, 2]).unwrap_err().to_string();
+        assert!(error.contains("non-finite value NaN at flat index 2"), "{error}");
+        assert!(error.contains("input.f32"), "{error}");
+    }
+
+    #[test]
+    fn worker_rejects_bad_counts() {
+        let cases = [
+            (WorkerRequest { threads: 0, ..sample_request() }, "threads is 0"),
+            (WorkerRequest { threads: MAX_THREADS + 1, ..sample_request() }, "threads is 1025"),
+            (WorkerRequest { iterations: 0, ..sample_request() }, "iterations is 0"),
+            (WorkerRequest { warmup: MAX_COUNT + 1, ..sample_request() }, "warmup is 100001"),
+            (WorkerRequest { shape: [1, 0, 28, 28], ..sample_request() }, "zero dimension"),
+        ];
+        for (request, expected) in cases {
+            let error = run_worker(&request).error.unwrap_or_else(|| panic!("{request:?} was accepted"));
+            assert!(error.contains(expected), "{error}");
+        }
+    }
+
+    #[test]
+    fn request_rejects_unknown_field() {
+        let mut value = serde_json::to_value(sample_request()).unwrap();
+        value["thread"] = serde_json::json!(2);
+        let error = serde_json::from_value::<WorkerRequest>(value).unwrap_err().to_string();
+        assert!(error.contains("unknown field `thread`"), "{error}");
+    }
+
+    #[test]
+    fn response_null_logit_is_row_error() {
+        // serde_json writes a NaN logit as null.
+        let response = parse_response(br#"{"samples_ms": [0.5], "logits": [[1.0, null]], "int8_layers": null, "error": null}"#).unwrap();
+        let error = response.logits_array(1).unwrap_err();
+        assert!(error.contains("non-finite logit NaN at [0, 1]"), "{error}");
     }
 }

@@ -14,6 +14,7 @@ use rpr_benches::engines::Backend;
 use rpr_benches::harness::{run_comparison, CompareOptions};
 use rpr_benches::network::{prepare, random_images, NetworkSpec, PreparedNetwork};
 use rpr_benches::plot::write_chart;
+use rpr_benches::process::PROCESS_TIMEOUT;
 use rpr_benches::timing::{Schedule, SchedulePlan, ScheduleOverrides};
 use rpr_core::quant::Bits;
 use rpr_infer::Precision;
@@ -131,12 +132,12 @@ fn ort_script_times_and_returns_logits() {
     ];
     let schedule = Schedule { warmup: 1, rounds: 2, iterations_per_round: 3 };
     let script = repo_root().join("scripts/ort_bench.py");
-    let response = run_script(&python, &script, dir.path(), &configs, &schedule).expect("the script runs");
+    let response = run_script(&python, &script, dir.path(), &configs, &schedule, PROCESS_TIMEOUT).expect("the script runs");
 
     let float = &response.results[0];
     assert_eq!(float.error, None);
     assert_eq!(float.samples_ms.len(), 6);
-    let diff = max_abs_diff(&float.logits().expect("logits returned"), &expected);
+    let diff = max_abs_diff(&float.logits(2).expect("valid logits").expect("logits returned"), &expected);
     assert!(diff <= F32_TOLERANCE, "ONNX Runtime vs rpr-infer f32: max abs diff {diff}");
 
     let missing = &response.results[1];
@@ -169,6 +170,7 @@ fn full_run_writes_report_and_chart() {
         ort,
         worker: PathBuf::from(env!("CARGO_BIN_EXE_compare")),
         command: "test".into(),
+        timeout: PROCESS_TIMEOUT,
     };
     let report = run_comparison(&options).expect("the comparison runs");
     let network = &report.networks[0];

@@ -3,6 +3,7 @@
 //! worker must end as an error in its engine's row, never as a panic.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -10,6 +11,7 @@ use rpr_benches::engines::ort::write_raw_input;
 use rpr_benches::engines::rpr::RprBackend;
 use rpr_benches::engines::Backend;
 use rpr_benches::harness::{run_comparison, CompareOptions};
+use rpr_benches::process::PROCESS_TIMEOUT;
 use rpr_benches::network::{prepare, random_images, NetworkSpec, PreparedNetwork};
 use rpr_benches::target::Target;
 use rpr_benches::timing::{ScheduleOverrides, SchedulePlan};
@@ -43,7 +45,7 @@ fn rpr_worker_matches_in_process() {
     write_raw_input(&input, batch.view()).unwrap();
 
     let request = request(&net, Target::RprInt8, net.rpr.clone(), input);
-    let response = spawn_worker(&compare_binary(), &request, &dir.path().join("workers"), "rpr-int8").expect("the worker runs");
+    let response = spawn_worker(&compare_binary(), &request, &dir.path().join("workers"), "rpr-int8", PROCESS_TIMEOUT).expect("the worker runs");
     assert_eq!(response.error, None);
     assert_eq!(response.samples_ms.len(), 5);
     assert!(response.samples_ms.iter().all(|ms| ms.is_finite() && *ms > 0.0), "{:?}", response.samples_ms);
@@ -54,7 +56,7 @@ fn rpr_worker_matches_in_process() {
     // The same engine on the same input bytes gives bit-identical logits.
     let mut backend = RprBackend::new(&net.rpr, Precision::Int8, 1, 1).unwrap();
     let expected = backend.run(batch.view()).unwrap();
-    let logits = response.logits_array().expect("batch-1 logits returned");
+    let logits = response.logits_array(1).expect("valid logits").expect("batch-1 logits returned");
     assert_eq!(logits, expected);
 }
 
@@ -68,7 +70,7 @@ fn worker_missing_model_is_error() {
 
     let missing = dir.path().join("models/absent.rpr");
     let request = request(&net, Target::RprF32, missing, input);
-    let error = spawn_worker(&compare_binary(), &request, &dir.path().join("workers"), "absent").unwrap_err();
+    let error = spawn_worker(&compare_binary(), &request, &dir.path().join("workers"), "absent", PROCESS_TIMEOUT).unwrap_err();
     assert!(error.to_string().contains("absent.rpr"), "{error}");
 }
 
@@ -78,7 +80,7 @@ fn worker_without_response_is_error() {
     let net = prepared(dir.path());
     let request = request(&net, Target::RprF32, net.rpr.clone(), dir.path().join("unused.f32"));
     // `false` exits with status 1 and writes nothing, like a worker that crashed.
-    let error = spawn_worker(Path::new("/bin/false"), &request, &dir.path().join("workers"), "crash").unwrap_err();
+    let error = spawn_worker(Path::new("/bin/false"), &request, &dir.path().join("workers"), "crash", PROCESS_TIMEOUT).unwrap_err();
     let message = error.to_string();
     assert!(message.contains("without a response"), "{message}");
     assert!(message.contains("rpr-infer worker process"), "{message}");
@@ -104,6 +106,7 @@ fn failing_workers_become_row_errors() {
         ort: None,
         worker: dir.path().join("no-such-compare-binary"),
         command: "test".into(),
+        timeout: PROCESS_TIMEOUT,
     };
     let report = run_comparison(&options).expect("failed engines do not stop the comparison");
     let network = &report.networks[0];
@@ -116,4 +119,114 @@ fn failing_workers_become_row_errors() {
         assert_eq!(row.batch1, None);
     }
     assert!(report.to_markdown().contains("Incomplete rows"));
+}
+
+#[test]
+fn worker_rejects_nan_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = prepared(dir.path());
+    let mut batch = random_images(&mut ChaCha8Rng::seed_from_u64(31), 1, net.spec.input);
+    batch[[0, 0, 3, 5]] = f32::NAN;
+    let input = dir.path().join("input.b1.f32");
+    write_raw_input(&input, batch.view()).unwrap();
+
+    let request = request(&net, Target::RprF32, net.rpr.clone(), input);
+    let error = spawn_worker(&compare_binary(), &request, &dir.path().join("workers"), "nan", PROCESS_TIMEOUT).unwrap_err();
+    let message = error.to_string();
+    // Element [0, 0, 3, 5] of a 1x1x8x8 batch has flat index 3 * 8 + 5.
+    assert!(message.contains("non-finite value NaN at flat index 29"), "{message}");
+}
+
+#[test]
+fn worker_rejects_unknown_request_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let request_path = dir.path().join("request.json");
+    let response_path = dir.path().join("response.json");
+    let net = prepared(dir.path());
+    let mut value = serde_json::to_value(request(&net, Target::RprF32, net.rpr.clone(), dir.path().join("x.f32"))).unwrap();
+    value["iteration"] = serde_json::json!(3);
+    std::fs::write(&request_path, value.to_string()).unwrap();
+    let output = std::process::Command::new(compare_binary())
+        .arg("worker")
+        .arg("--request")
+        .arg(&request_path)
+        .arg("--response")
+        .arg(&response_path)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown field `iteration`"), "{stderr}");
+}
+
+#[test]
+fn worker_error_names_engine_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = prepared(dir.path());
+    let batch = random_images(&mut ChaCha8Rng::seed_from_u64(37), 1, net.spec.input);
+    let input = dir.path().join("input.b1.f32");
+    write_raw_input(&input, batch.view()).unwrap();
+    let request = request(&net, Target::RprF32, dir.path().join("absent.rpr"), input);
+    let workers = dir.path().join("workers");
+    spawn_worker(&compare_binary(), &request, &workers, "once", PROCESS_TIMEOUT).unwrap_err();
+    let stderr = std::fs::read_to_string(workers.join("once.stderr.txt")).unwrap();
+    assert_eq!(stderr.matches("rpr-infer").count(), 1, "{stderr}");
+}
+
+#[test]
+fn hanging_ort_script_is_row_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("hang.sh");
+    std::fs::write(&script, "sleep 60\n").unwrap();
+    let overrides = ScheduleOverrides {
+        warmup: Some(0),
+        rounds: Some(1),
+        iterations: Some(1),
+        warmup_64: Some(0),
+        rounds_64: Some(1),
+        iterations_64: Some(1),
+    };
+    let options = CompareOptions {
+        networks: vec![small_spec()],
+        work_dir: dir.path().to_path_buf(),
+        seed: 4,
+        schedule: SchedulePlan { quick: false, overrides },
+        threads: vec![1],
+        ort: Some((PathBuf::from("/bin/sh"), script)),
+        worker: dir.path().join("no-such-compare-binary"),
+        command: "test".into(),
+        timeout: Duration::from_millis(500),
+    };
+    let report = run_comparison(&options).expect("a hanging script does not stop the comparison");
+    let ort_rows: Vec<_> = report.networks[0].rows.iter().filter(|row| row.engine == "ONNX Runtime").collect();
+    assert_eq!(ort_rows.len(), 2);
+    for row in ort_rows {
+        let error = row.error.as_deref().expect("the timed-out script is an error");
+        assert!(error.contains("timed out after 0.5 s and was killed"), "{error}");
+    }
+    let markdown = report.to_markdown();
+    assert!(markdown.contains("0 warm-up runs plus the one untimed run"), "{markdown}");
+}
+
+/// Runs the compare binary with `args` and returns its stderr; it must fail.
+fn compare_fails(args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let output =
+        std::process::Command::new(compare_binary()).arg("--out").arg(dir.path()).arg("--no-ort").args(args).output().unwrap();
+    assert!(!output.status.success(), "{args:?} succeeded");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn cli_rejects_bad_counts() {
+    let stderr = compare_fails(&["--warmup-64", "18446744073709551615"]);
+    assert!(stderr.contains("--warmup-64"), "{stderr}");
+    assert!(stderr.contains("above the maximum of 100000"), "{stderr}");
+
+    let stderr = compare_fails(&["--rounds", "0"]);
+    assert!(stderr.contains("--rounds must be at least 1, got 0"), "{stderr}");
+    assert!(!stderr.contains("Schedule {"), "{stderr}");
+
+    let stderr = compare_fails(&["--threads", "1,2000"]);
+    assert!(stderr.contains("--threads contains 2000, expected 1 to 1024"), "{stderr}");
 }

@@ -12,7 +12,8 @@ use clap::{Parser, Subcommand};
 use rpr_benches::harness::{run_comparison, CompareOptions};
 use rpr_benches::network::NetworkSpec;
 use rpr_benches::plot::write_chart;
-use rpr_benches::timing::{ScheduleOverrides, SchedulePlan};
+use rpr_benches::process::PROCESS_TIMEOUT;
+use rpr_benches::timing::{parse_count, ScheduleOverrides, SchedulePlan};
 use rpr_benches::worker::{run_worker, WorkerRequest};
 use tracing_subscriber::EnvFilter;
 
@@ -32,11 +33,12 @@ struct Args {
     quick: bool,
 
     /// Networks to run, by key (repeatable): resnet20-ternary-28, resnet18-ternary-224,
-    /// resnet20-binary-28. Default: all three, or the first with --quick.
+    /// resnet20-binary-28. Default: all three, or the first with --quick. A repeated key is measured once.
     #[arg(long = "network")]
     networks: Vec<String>,
 
-    /// Thread counts for the multi-threaded engines, comma-separated.
+    /// Thread counts for the multi-threaded engines, comma-separated, each 1 to 1024.
+    /// A repeated count is measured once.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     threads: Vec<usize>,
 
@@ -46,28 +48,28 @@ struct Args {
 
     /// Batch-1 warm-up runs per engine process. Default: 10, or 2 for
     /// networks above 200 M multiply-accumulates per image (3 with --quick).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count)]
     warmup: Option<usize>,
 
     /// Batch-1 rounds. Each round starts every configuration once, in turn,
     /// in a fresh process. Default: 10, or 3 for large networks (5 with --quick).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count)]
     rounds: Option<usize>,
 
     /// Batch-1 timed runs per engine and round. Default: 20, or 10 for large networks (8 with --quick).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count)]
     iterations: Option<usize>,
 
     /// Batch-64 warm-up runs per engine process. Default: 2, or 1 for large networks (1 with --quick).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count)]
     warmup_64: Option<usize>,
 
     /// Batch-64 rounds, as --rounds. Default: 5, or 2 for large networks (3 with --quick).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count)]
     rounds_64: Option<usize>,
 
     /// Batch-64 timed runs per engine and round. Default: 2, or 1 for large networks (1 with --quick).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count)]
     iterations_64: Option<usize>,
 
     /// Python interpreter with onnxruntime installed.
@@ -156,6 +158,7 @@ fn main() -> Result<()> {
         ort,
         worker: worker_exe,
         command,
+        timeout: PROCESS_TIMEOUT,
     };
     let report = run_comparison(&options)?;
 
@@ -184,8 +187,9 @@ fn worker(request_path: &Path, response_path: &Path) -> Result<()> {
     let json = serde_json::to_string(&response).context("failed to serialize the worker response")?;
     rpr_core::checkpoint::write_atomic(response_path, json.as_bytes())
         .with_context(|| format!("failed to write {}", response_path.display()))?;
+    // The error already names the engine, so only the network is added.
     if let Some(error) = &response.error {
-        bail!("{} on {}: {error}", request.target.names().0, request.network);
+        bail!("timing {} failed: {error}", request.network);
     }
     Ok(())
 }

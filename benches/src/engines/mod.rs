@@ -31,6 +31,12 @@ pub enum BackendError {
     /// A worker process failed to start, crashed or wrote no usable response.
     #[error("{engine} worker process: {message}")]
     Worker { engine: &'static str, message: String },
+    /// A worker request with counts or a shape out of range.
+    #[error("invalid worker request: {0}")]
+    Request(String),
+    /// Logits of the wrong shape or with non-finite values.
+    #[error("{engine}: {message}")]
+    Logits { engine: &'static str, message: String },
     /// An error that a worker process caught and wrote into its response.
     #[error("{0}")]
     Reported(String),

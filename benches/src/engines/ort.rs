@@ -3,13 +3,17 @@
 //! little-endian f32 files so every engine runs on the same bytes. The
 //! comparison starts the script once per configuration and round.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use ndarray::{Array2, ArrayView4};
 use serde::{Deserialize, Serialize};
 
 use super::BackendError;
+use crate::logits::{deserialize_rows, logits_from_rows};
+use crate::process::{run_with_timeout, tail_lines, ProcessError};
 use crate::timing::Schedule;
 
 /// One ONNX Runtime session to time.
@@ -39,18 +43,19 @@ struct Request<'a> {
 pub struct OrtResult {
     pub id: String,
     pub samples_ms: Vec<f64>,
-    /// Logits of the configuration's input, one list per image.
+    /// Logits of the configuration's input, one list per image. A `null`
+    /// element reads as NaN, which [`OrtResult::logits`] rejects.
+    #[serde(default, deserialize_with = "deserialize_rows")]
     pub output: Option<Vec<Vec<f32>>>,
     pub error: Option<String>,
 }
 
 impl OrtResult {
-    /// Returns the logits as an array, or `None` when the script returned none or ragged rows.
-    pub fn logits(&self) -> Option<Array2<f32>> {
-        let rows = self.output.as_ref()?;
-        let classes = rows.first()?.len();
-        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
-        Array2::from_shape_vec((rows.len(), classes), flat).ok()
+    /// Returns the logits as a `[batch, classes]` array, `None` when the
+    /// script returned none, or an error naming a wrong shape or a
+    /// non-finite value.
+    pub fn logits(&self, batch: usize) -> Result<Option<Array2<f32>>, String> {
+        self.output.as_deref().map(|rows| logits_from_rows(rows, batch)).transpose()
     }
 }
 
@@ -68,14 +73,16 @@ pub fn write_raw_input(path: &Path, batch: ArrayView4<'_, f32>) -> Result<(), Ba
         .map_err(|error| BackendError::Script(format!("failed to write the input file {}: {error}", path.display())))
 }
 
-/// Runs `script` with `python` on `configs` and parses its output. The
-/// request file is written to `work_dir`.
+/// Runs `script` with `python` on `configs` and parses its output, killing
+/// the script after `timeout`. The request file and the script's stdout and
+/// stderr are written to `work_dir`.
 pub fn run_script(
     python: &Path,
     script: &Path,
     work_dir: &Path,
     configs: &[OrtConfig],
     schedule: &Schedule,
+    timeout: Duration,
 ) -> Result<OrtResponse, BackendError> {
     let request = Request {
         warmup: schedule.warmup,
@@ -88,19 +95,36 @@ pub fn run_script(
     std::fs::write(&request_path, text)
         .map_err(|error| BackendError::Script(format!("failed to write {}: {error}", request_path.display())))?;
 
+    let script_error = |message: String| BackendError::Script(message);
+    let stdout_path = work_dir.join("ort_stdout.json");
+    let stderr_path = work_dir.join("ort_stderr.txt");
+    let create = |path: &Path| File::create(path).map_err(|error| script_error(format!("failed to create {}: {error}", path.display())));
+    let (stdout, stderr) = (create(&stdout_path)?, create(&stderr_path)?);
+
     tracing::debug!(configs = configs.len(), script = %script.display(), "timing ONNX Runtime");
-    let output = Command::new(python).arg(script).arg(&request_path).output().map_err(|error| {
-        BackendError::Script(format!(
-            "failed to start {}: {error}; pass --python with the interpreter that has onnxruntime",
-            python.display()
-        ))
+    let mut command = Command::new(python);
+    command.arg(script).arg(&request_path).stdin(Stdio::null()).stdout(stdout).stderr(stderr);
+    let status = run_with_timeout(&mut command, timeout).map_err(|error| match error {
+        ProcessError::Start { .. } => {
+            script_error(format!("{error}; pass --python with the interpreter that has onnxruntime"))
+        }
+        _ => script_error(format!("{}: {error}", script.display())),
     })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: String = stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
-        return Err(BackendError::Script(format!("{} exited with {}: {tail}", script.display(), output.status)));
+    if !status.success() {
+        let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        let detail = if stderr.trim().is_empty() {
+            format!(
+                "and wrote nothing to stderr; check that --python {} is a Python interpreter with onnxruntime \
+                 (`scripts/setup.sh bench` installs it)",
+                python.display()
+            )
+        } else {
+            format!("and stderr ends with: {}", tail_lines(&stderr, 5))
+        };
+        return Err(script_error(format!("{} exited with {status} {detail}", script.display())));
     }
-    parse_response(&output.stdout)
+    let stdout = std::fs::read(&stdout_path).map_err(|error| script_error(format!("failed to read {}: {error}", stdout_path.display())))?;
+    parse_response(&stdout)
 }
 
 /// Parses the script's stdout.
@@ -125,11 +149,44 @@ mod tests {
         assert_eq!(response.onnxruntime_version, "1.32.0");
         assert_eq!(response.results.len(), 2);
         assert_eq!(response.results[0].samples_ms, vec![1.5, 2.0]);
-        let logits = response.results[0].logits().unwrap();
+        let logits = response.results[0].logits(2).unwrap().unwrap();
         assert_eq!(logits.dim(), (2, 2));
         assert_eq!(logits[[1, 0]], 3.0);
-        assert!(response.results[1].logits().is_none());
+        assert_eq!(response.results[1].logits(2), Ok(None));
         assert_eq!(response.results[1].error.as_deref(), Some("failed to load x.onnx: bad"));
+    }
+
+    #[test]
+    fn ragged_output_is_error() {
+        let text = br#"{"onnxruntime_version": "1.32.0", "results": [
+            {"id": "a", "samples_ms": [1.5], "output": [[1.0, 2.0], [3.0]], "error": null}]}"#;
+        let response = parse_response(text).unwrap();
+        let error = response.results[0].logits(2).unwrap_err();
+        assert!(error.contains("row 0 has 2 classes but row 1 has 1"), "{error}");
+    }
+
+    #[test]
+    fn hanging_script_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("hang.sh");
+        std::fs::write(&script, "sleep 30\n").unwrap();
+        let schedule = Schedule { warmup: 1, rounds: 1, iterations_per_round: 1 };
+        let start = std::time::Instant::now();
+        let error = run_script(Path::new("/bin/sh"), &script, dir.path(), &[], &schedule, Duration::from_millis(300)).unwrap_err();
+        assert!(error.to_string().contains("timed out after 0.3 s and was killed"), "{error}");
+        assert!(start.elapsed() < Duration::from_secs(10), "waited {:?}", start.elapsed());
+    }
+
+    #[test]
+    fn silent_failure_suggests_python() {
+        let dir = tempfile::tempdir().unwrap();
+        let schedule = Schedule { warmup: 1, rounds: 1, iterations_per_round: 1 };
+        let script = Path::new("scripts/ort_bench.py");
+        let error = run_script(Path::new("/bin/false"), script, dir.path(), &[], &schedule, Duration::from_secs(30)).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("wrote nothing to stderr"), "{message}");
+        assert!(message.contains("--python /bin/false"), "{message}");
+        assert!(message.contains("scripts/setup.sh bench"), "{message}");
     }
 
     #[test]
