@@ -135,16 +135,16 @@ fn validate_options(options: &CompareOptions) -> Result<CompareOptions, CompareE
 
 /// Returns `items` without repeats of an earlier item's key, with a warning for each one dropped.
 fn dedup_keep_first<T: Clone, K: PartialEq + Display>(items: &[T], key: impl Fn(&T) -> K, flag: &str) -> Vec<T> {
-    let mut kept: Vec<T> = Vec::new();
+    let mut unique: Vec<T> = Vec::new();
     for item in items {
         let item_key = key(item);
-        if kept.iter().any(|earlier| key(earlier) == item_key) {
+        if unique.iter().any(|earlier| key(earlier) == item_key) {
             tracing::warn!("{flag} {item_key} is repeated; it is measured once");
         } else {
-            kept.push(item.clone());
+            unique.push(item.clone());
         }
     }
-    kept
+    unique
 }
 
 /// Returns the multiply-accumulates of one image, read from the `.rpr` file.

@@ -1,6 +1,6 @@
 //! Child processes with a time limit: the compare binary's workers and the
-//! ONNX Runtime script. A child that hangs is killed, so one stuck engine
-//! cannot block the whole comparison.
+//! ONNX Runtime script. A child still running at the time limit is killed,
+//! so one stuck engine cannot block the whole comparison.
 
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};

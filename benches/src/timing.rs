@@ -21,8 +21,9 @@ use crate::engines::{Backend, BackendError};
 /// keeps a typo such as an extra digit from starting a run of days.
 pub const MAX_COUNT: usize = 100_000;
 
-/// Largest thread count the comparison accepts, the same bound rpr-infer sets.
-pub const MAX_THREADS: usize = 1024;
+/// Largest thread count the comparison accepts: rpr-infer's own bound, so a
+/// thread count that passes here never fails in an rpr-infer worker.
+pub use rpr_infer::MAX_THREADS;
 
 /// Warm-up runs, then `rounds` rounds in which every configuration runs
 /// `iterations_per_round` times in turn, each round in a fresh process.

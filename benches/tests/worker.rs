@@ -86,28 +86,34 @@ fn worker_without_response_is_error() {
     assert!(message.contains("rpr-infer worker process"), "{message}");
 }
 
-#[test]
-fn failing_workers_become_row_errors() {
-    let dir = tempfile::tempdir().unwrap();
+/// Options of a comparison of the small network with one iteration per round, without ONNX
+/// Runtime, whose worker binary does not exist, so every in-process engine fails to start.
+fn short_run(dir: &Path, warmup: usize, rounds: usize) -> CompareOptions {
     let overrides = ScheduleOverrides {
-        warmup: Some(1),
-        rounds: Some(2),
+        warmup: Some(warmup),
+        rounds: Some(rounds),
         iterations: Some(1),
-        warmup_64: Some(1),
+        warmup_64: Some(warmup),
         rounds_64: Some(1),
         iterations_64: Some(1),
     };
-    let options = CompareOptions {
+    CompareOptions {
         networks: vec![small_spec()],
-        work_dir: dir.path().to_path_buf(),
+        work_dir: dir.to_path_buf(),
         seed: 4,
         schedule: SchedulePlan { quick: false, overrides },
         threads: vec![1],
         ort: None,
-        worker: dir.path().join("no-such-compare-binary"),
+        worker: dir.join("no-such-compare-binary"),
         command: "test".into(),
         timeout: PROCESS_TIMEOUT,
-    };
+    }
+}
+
+#[test]
+fn failing_workers_become_row_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = short_run(dir.path(), 1, 2);
     let report = run_comparison(&options).expect("failed engines do not stop the comparison");
     let network = &report.networks[0];
     assert!(report.run.process_per_configuration);
@@ -178,25 +184,9 @@ fn hanging_ort_script_is_row_error() {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("hang.sh");
     std::fs::write(&script, "sleep 60\n").unwrap();
-    let overrides = ScheduleOverrides {
-        warmup: Some(0),
-        rounds: Some(1),
-        iterations: Some(1),
-        warmup_64: Some(0),
-        rounds_64: Some(1),
-        iterations_64: Some(1),
-    };
-    let options = CompareOptions {
-        networks: vec![small_spec()],
-        work_dir: dir.path().to_path_buf(),
-        seed: 4,
-        schedule: SchedulePlan { quick: false, overrides },
-        threads: vec![1],
-        ort: Some((PathBuf::from("/bin/sh"), script)),
-        worker: dir.path().join("no-such-compare-binary"),
-        command: "test".into(),
-        timeout: Duration::from_millis(500),
-    };
+    let mut options = short_run(dir.path(), 0, 1);
+    options.ort = Some((PathBuf::from("/bin/sh"), script));
+    options.timeout = Duration::from_millis(500);
     let report = run_comparison(&options).expect("a hanging script does not stop the comparison");
     let ort_rows: Vec<_> = report.networks[0].rows.iter().filter(|row| row.engine == "ONNX Runtime").collect();
     assert_eq!(ort_rows.len(), 2);

@@ -51,15 +51,15 @@ impl Arena {
     /// Fails with [`EngineError::Memory`] when a buffer cannot be allocated, so a batch too
     /// large for the machine gets an error instead of aborting the process.
     pub fn new(program: &Program, layout: &Layout, batch: usize, threads: usize) -> Result<Self, EngineError> {
-        let per_batch = |len: &usize| len.checked_mul(batch).ok_or(EngineError::Memory { batch });
-        let f32_slots = layout.f32_slot_len.iter().map(|len| zeroed(per_batch(len)?, batch)).collect::<Result<_, _>>()?;
-        let u8_slots = layout.u8_slot_len.iter().map(|len| zeroed(per_batch(len)?, batch)).collect::<Result<_, _>>()?;
+        let per_batch = |len: usize| len.checked_mul(batch).ok_or(EngineError::Memory { batch });
+        let f32_slots = layout.f32_slot_len.iter().map(|&len| zeroed(per_batch(len)?, batch)).collect::<Result<_, _>>()?;
+        let u8_slots = layout.u8_slot_len.iter().map(|&len| zeroed(per_batch(len)?, batch)).collect::<Result<_, _>>()?;
         let mut scratch = Scratch::default();
         let mut tilings = Vec::with_capacity(program.steps.len());
         for (index, step) in program.steps.iter().enumerate() {
             let tiling = match &step.op {
                 StepOp::PackedConv(conv) => {
-                    let rows = per_batch(&conv.geom.out_pixels())?;
+                    let rows = per_batch(conv.geom.out_pixels())?;
                     let int8 = matches!(layout.conv_modes[index], Some(ConvMode::Int8 { .. }));
                     let element_bytes = if int8 { 1 } else { 4 };
                     let tiling = Tiling::for_rows(rows, threads, conv.kp * element_bytes);
@@ -67,7 +67,7 @@ impl Arena {
                     match layout.conv_modes[index] {
                         Some(ConvMode::Int8 { .. }) => {
                             if layout.reprs[step.inputs[0]] == Repr::F32 {
-                                grow(&mut scratch.input_u8, per_batch(&(conv.geom.in_h * conv.geom.in_w * conv.geom.in_channels))?, batch)?;
+                                grow(&mut scratch.input_u8, per_batch(conv.geom.in_h * conv.geom.in_w * conv.geom.in_channels)?, batch)?;
                             }
                             grow(&mut scratch.cols_u8, scratch_rows * conv.kp, batch)?;
                             grow(&mut scratch.acc_i32, scratch_rows * conv.out_channels, batch)?;
@@ -80,7 +80,7 @@ impl Arena {
                     Some(tiling)
                 }
                 StepOp::FloatConv(conv) => {
-                    let rows = per_batch(&conv.geom.out_pixels())?;
+                    let rows = per_batch(conv.geom.out_pixels())?;
                     let k = conv.geom.k(conv.geom.in_channels / conv.weights.groups);
                     let tiling = Tiling::for_rows(rows, threads, k * 4);
                     grow(&mut scratch.cols_f32, tiling.scratch_rows(rows) * k, batch)?;

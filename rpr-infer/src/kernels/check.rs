@@ -231,8 +231,8 @@ pub(crate) fn check_dense<A: PaddingValue>(
     // the contract the same for every kernel.
     for row in 0..p {
         let padding = &a[row * d.kp + d.k..(row + 1) * d.kp];
-        // A fold without an early exit vectorizes; it runs on every call, and
-        // the position search runs only for the error message.
+        // This check runs on every call, and a fold without an early exit
+        // vectorizes. The position search runs only for the error message.
         if !padding.iter().fold(false, |any, x| any | !x.is_zero()) {
             continue;
         }
