@@ -22,7 +22,10 @@ pub(crate) struct EngineInner {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("model", &self.model().name).field("steps", &self.inner.program.steps.len()).finish()
+        f.debug_struct("Engine")
+            .field("model", &self.model().name)
+            .field("steps", &self.inner.program.steps.len())
+            .finish()
     }
 }
 
@@ -41,9 +44,15 @@ impl Engine {
     /// operation or a missing or misshapen tensor.
     pub fn from_file(file: RprFile) -> Result<Self, EngineError> {
         let program = program::build(&file)?;
-        let packed = program.steps.iter().filter(|s| s.op.kind() == "packed_conv").count();
+        let packed = program
+            .steps
+            .iter()
+            .filter(|s| s.op.kind() == "packed_conv")
+            .count();
         tracing::info!(model = %file.model().name, steps = program.steps.len(), packed_convs = packed, "model loaded");
-        Ok(Self { inner: Arc::new(EngineInner { file, program }) })
+        Ok(Self {
+            inner: Arc::new(EngineInner { file, program }),
+        })
     }
 
     /// Returns the model description, with BatchNorm already folded by the exporter.

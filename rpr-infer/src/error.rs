@@ -23,7 +23,12 @@ pub enum EngineError {
 
     /// A tensor has a different element count or shape than the node implies.
     #[error("node `{node}`: tensor `{tensor}` has {found}, expected {expected}")]
-    TensorShape { node: String, tensor: String, expected: String, found: String },
+    TensorShape {
+        node: String,
+        tensor: String,
+        expected: String,
+        found: String,
+    },
 
     /// A tensor or hyperparameter contains a value the engine cannot use (NaN, zero scale, ...).
     #[error("node `{node}`: {message}")]
@@ -35,28 +40,44 @@ pub enum EngineError {
 
     /// A GEMM kernel rejected its operands; this is a bug in the engine's planning.
     #[error("node `{node}`: kernel failed: {source}")]
-    Kernel { node: String, #[source] source: crate::kernels::KernelError },
+    Kernel {
+        node: String,
+        #[source]
+        source: crate::kernels::KernelError,
+    },
 
     /// Invalid session options.
     #[error("invalid session option: {0}")]
     Options(String),
 
     /// The activation buffers for a batch could not be allocated.
-    #[error("cannot allocate the activation buffers for a batch of {batch} images; use a smaller batch")]
+    #[error(
+        "cannot allocate the activation buffers for a batch of {batch} images; use a smaller batch"
+    )]
     Memory { batch: usize },
 
     /// The rayon thread pool for the session could not be created.
     #[error("cannot create a thread pool with {threads} threads: {source}")]
-    ThreadPool { threads: usize, #[source] source: rayon::ThreadPoolBuildError },
+    ThreadPool {
+        threads: usize,
+        #[source]
+        source: rayon::ThreadPoolBuildError,
+    },
 }
 
 impl EngineError {
     pub(crate) fn unsupported(node: &str, feature: impl Into<String>) -> Self {
-        Self::Unsupported { node: node.to_owned(), feature: feature.into() }
+        Self::Unsupported {
+            node: node.to_owned(),
+            feature: feature.into(),
+        }
     }
 
     pub(crate) fn invalid(node: &str, message: impl Into<String>) -> Self {
-        Self::InvalidValue { node: node.to_owned(), message: message.into() }
+        Self::InvalidValue {
+            node: node.to_owned(),
+            message: message.into(),
+        }
     }
 }
 

@@ -40,7 +40,10 @@ impl<'a> Input<'a> {
     fn f32(&self, step: &Step) -> Result<&'a [f32], EngineError> {
         match *self {
             Input::F32(data) => Ok(data),
-            Input::U8(_) => Err(EngineError::invalid(&step.node, "internal error: step reads an f32 tensor stored as u8")),
+            Input::U8(_) => Err(EngineError::invalid(
+                &step.node,
+                "internal error: step reads an f32 tensor stored as u8",
+            )),
         }
     }
 }
@@ -50,10 +53,23 @@ impl Arena {
     ///
     /// Fails with [`EngineError::Memory`] when a buffer cannot be allocated, so a batch too
     /// large for the machine gets an error instead of aborting the process.
-    pub fn new(program: &Program, layout: &Layout, batch: usize, threads: usize) -> Result<Self, EngineError> {
+    pub fn new(
+        program: &Program,
+        layout: &Layout,
+        batch: usize,
+        threads: usize,
+    ) -> Result<Self, EngineError> {
         let per_batch = |len: usize| len.checked_mul(batch).ok_or(EngineError::Memory { batch });
-        let f32_slots = layout.f32_slot_len.iter().map(|&len| zeroed(per_batch(len)?, batch)).collect::<Result<_, _>>()?;
-        let u8_slots = layout.u8_slot_len.iter().map(|&len| zeroed(per_batch(len)?, batch)).collect::<Result<_, _>>()?;
+        let f32_slots = layout
+            .f32_slot_len
+            .iter()
+            .map(|&len| zeroed(per_batch(len)?, batch))
+            .collect::<Result<_, _>>()?;
+        let u8_slots = layout
+            .u8_slot_len
+            .iter()
+            .map(|&len| zeroed(per_batch(len)?, batch))
+            .collect::<Result<_, _>>()?;
         let mut scratch = Scratch::default();
         let mut tilings = Vec::with_capacity(program.steps.len());
         for (index, step) in program.steps.iter().enumerate() {
@@ -67,14 +83,28 @@ impl Arena {
                     match layout.conv_modes[index] {
                         Some(ConvMode::Int8 { .. }) => {
                             if layout.reprs[step.inputs[0]] == Repr::F32 {
-                                grow(&mut scratch.input_u8, per_batch(conv.geom.in_h * conv.geom.in_w * conv.geom.in_channels)?, batch)?;
+                                grow(
+                                    &mut scratch.input_u8,
+                                    per_batch(
+                                        conv.geom.in_h * conv.geom.in_w * conv.geom.in_channels,
+                                    )?,
+                                    batch,
+                                )?;
                             }
                             grow(&mut scratch.cols_u8, scratch_rows * conv.kp, batch)?;
-                            grow(&mut scratch.acc_i32, scratch_rows * conv.out_channels, batch)?;
+                            grow(
+                                &mut scratch.acc_i32,
+                                scratch_rows * conv.out_channels,
+                                batch,
+                            )?;
                         }
                         _ => {
                             grow(&mut scratch.cols_f32, scratch_rows * conv.kp, batch)?;
-                            grow(&mut scratch.acc_f32, scratch_rows * conv.out_channels, batch)?;
+                            grow(
+                                &mut scratch.acc_f32,
+                                scratch_rows * conv.out_channels,
+                                batch,
+                            )?;
                         }
                     }
                     Some(tiling)
@@ -90,12 +120,25 @@ impl Arena {
             };
             tilings.push(tiling);
         }
-        Ok(Self { batch, f32_slots, u8_slots, scratch, tilings })
+        Ok(Self {
+            batch,
+            f32_slots,
+            u8_slots,
+            scratch,
+            tilings,
+        })
     }
 
     /// Copies an NCHW batch into the input slot as NHWC.
-    pub fn write_input(&mut self, program: &Program, layout: &Layout, input: ndarray::ArrayView4<'_, f32>) {
-        let Slot::F32(slot) = layout.slots[program.input] else { unreachable!("the input tensor is always f32") };
+    pub fn write_input(
+        &mut self,
+        program: &Program,
+        layout: &Layout,
+        input: ndarray::ArrayView4<'_, f32>,
+    ) {
+        let Slot::F32(slot) = layout.slots[program.input] else {
+            unreachable!("the input tensor is always f32")
+        };
         let (n, c, h, w) = input.dim();
         let buffer = &mut self.f32_slots[slot][..n * c * h * w];
         for (index, value) in input.iter().enumerate() {
@@ -109,7 +152,9 @@ impl Arena {
 
     /// Copies the model output out as `[n, features]` in PyTorch's NCHW flattening order.
     pub fn read_output(&self, program: &Program, layout: &Layout) -> ndarray::Array2<f32> {
-        let Slot::F32(slot) = layout.slots[program.output] else { unreachable!("the output tensor is always f32") };
+        let Slot::F32(slot) = layout.slots[program.output] else {
+            unreachable!("the output tensor is always f32")
+        };
         let shape = program.tensors[program.output].shape;
         let len = shape.len();
         let data = &self.f32_slots[slot][..self.batch * len];
@@ -118,7 +163,8 @@ impl Arena {
             Shape::Map { c, h, w } => layout::flatten_nchw(data, [c, h, w], &mut logits),
             Shape::Flat(_) => logits.copy_from_slice(data),
         }
-        ndarray::Array2::from_shape_vec((self.batch, len), logits).expect("length matches the shape")
+        ndarray::Array2::from_shape_vec((self.batch, len), logits)
+            .expect("length matches the shape")
     }
 }
 
@@ -131,9 +177,15 @@ fn zeroed<T: Default + Clone>(len: usize, batch: usize) -> Result<Vec<T>, Engine
 }
 
 /// Extends `buffer` with zeros to at least `len` elements.
-fn grow<T: Default + Clone>(buffer: &mut Vec<T>, len: usize, batch: usize) -> Result<(), EngineError> {
+fn grow<T: Default + Clone>(
+    buffer: &mut Vec<T>,
+    len: usize,
+    batch: usize,
+) -> Result<(), EngineError> {
     if buffer.len() < len {
-        buffer.try_reserve_exact(len - buffer.len()).map_err(|_| EngineError::Memory { batch })?;
+        buffer
+            .try_reserve_exact(len - buffer.len())
+            .map_err(|_| EngineError::Memory { batch })?;
         buffer.resize(len, T::default());
     }
     Ok(())
@@ -158,7 +210,13 @@ pub(crate) fn execute(ctx: &Context<'_>, arena: &mut Arena) -> Result<(), Engine
         let start = timed.then(std::time::Instant::now);
         let out_slot = ctx.layout.slots[step.output];
         let len = arena.batch * ctx.program.tensors[step.output].shape.len();
-        let Arena { batch, f32_slots, u8_slots, scratch, tilings } = arena;
+        let Arena {
+            batch,
+            f32_slots,
+            u8_slots,
+            scratch,
+            tilings,
+        } = arena;
         let tiling = tilings[index];
         // The output slot is distinct from every input slot (see `plan::assign_slots`), so
         // taking it out of the arena first leaves the inputs in place.
@@ -215,12 +273,19 @@ fn run_step(
     batch: usize,
 ) -> Result<(), EngineError> {
     if let StepOp::PackedConv(conv) = &step.op {
-        let mode = ctx.layout.conv_modes[index].as_ref().expect("every packed conv has a mode");
+        let mode = ctx.layout.conv_modes[index]
+            .as_ref()
+            .expect("every packed conv has a mode");
         let tiling = tiling.expect("every conv has a tiling");
-        return run_packed_conv(ctx, step, conv, mode, &inputs[0], output, scratch, tiling, batch);
+        return run_packed_conv(
+            ctx, step, conv, mode, &inputs[0], output, scratch, tiling, batch,
+        );
     }
     let Output::F32(out) = output else {
-        return Err(EngineError::invalid(&step.node, "internal error: only packed convs write u8 tensors"));
+        return Err(EngineError::invalid(
+            &step.node,
+            "internal error: only packed convs write u8 tensors",
+        ));
     };
     let input_shape = ctx.program.tensors[step.inputs[0]].shape;
     let first = inputs[0].f32(step)?;
@@ -228,22 +293,40 @@ fn run_step(
         StepOp::PackedConv(_) => unreachable!("handled above"),
         StepOp::FloatConv(conv) => {
             let tiling = tiling.expect("every conv has a tiling");
-            float_conv::float_conv(&conv.geom, &conv.weights, conv.relu, tiling, first, &mut scratch.cols_f32, out);
+            float_conv::float_conv(
+                &conv.geom,
+                &conv.weights,
+                conv.relu,
+                tiling,
+                first,
+                &mut scratch.cols_f32,
+                out,
+            );
         }
-        StepOp::Affine { scale, shift, relu } => elementwise::channel_affine(first, scale, shift, *relu, out),
+        StepOp::Affine { scale, shift, relu } => {
+            elementwise::channel_affine(first, scale, shift, *relu, out)
+        }
         StepOp::Relu => elementwise::relu(first, out),
         StepOp::Add { relu } => {
-            let all = inputs.iter().map(|i| i.f32(step)).collect::<Result<Vec<_>, _>>()?;
+            let all = inputs
+                .iter()
+                .map(|i| i.f32(step))
+                .collect::<Result<Vec<_>, _>>()?;
             elementwise::add(&all, *relu, out);
         }
         StepOp::MaxPool(geom) => pool::max_pool(first, geom, out),
         StepOp::AvgPool(geom) => pool::avg_pool(first, geom, out),
         StepOp::GlobalAvgPool => {
-            let Shape::Map { c, h, w } = input_shape else { unreachable!("checked at build") };
+            let Shape::Map { c, h, w } = input_shape else {
+                unreachable!("checked at build")
+            };
             pool::global_avg_pool(first, h * w, c, out);
         }
         StepOp::Concat => {
-            let all = inputs.iter().map(|i| i.f32(step)).collect::<Result<Vec<_>, _>>()?;
+            let all = inputs
+                .iter()
+                .map(|i| i.f32(step))
+                .collect::<Result<Vec<_>, _>>()?;
             let channels: Vec<usize> = step
                 .inputs
                 .iter()
@@ -252,16 +335,22 @@ fn run_step(
                     Shape::Flat(n) => n,
                 })
                 .collect();
-            let Shape::Map { h, w, .. } = input_shape else { unreachable!("checked at build") };
+            let Shape::Map { h, w, .. } = input_shape else {
+                unreachable!("checked at build")
+            };
             layout::concat(&all, &channels, batch * h * w, out);
         }
         StepOp::Flatten => match input_shape {
             Shape::Map { c, h, w } => layout::flatten_nchw(first, [c, h, w], out),
             Shape::Flat(_) => out.copy_from_slice(first),
         },
-        StepOp::Linear(linear) => float_conv::linear(first, batch, &linear.weight, &linear.bias, out),
+        StepOp::Linear(linear) => {
+            float_conv::linear(first, batch, &linear.weight, &linear.bias, out)
+        }
         StepOp::Upsample => {
-            let Shape::Map { c, h, w } = input_shape else { unreachable!("checked at build") };
+            let Shape::Map { c, h, w } = input_shape else {
+                unreachable!("checked at build")
+            };
             let Shape::Map { h: oh, w: ow, .. } = ctx.program.tensors[step.output].shape else {
                 unreachable!("checked at build")
             };
@@ -290,7 +379,10 @@ fn run_packed_conv(
     tiling: Tiling,
     batch: usize,
 ) -> Result<(), EngineError> {
-    let kernel_error = |source| EngineError::Kernel { node: step.node.clone(), source };
+    let kernel_error = |source| EngineError::Kernel {
+        node: step.node.clone(),
+        source,
+    };
     let weights = weights(ctx, conv)?;
     let binary = is_binary(conv.encoding);
     let rows = batch * conv.geom.out_pixels();
@@ -301,10 +393,31 @@ fn run_packed_conv(
     };
 
     match mode {
-        ConvMode::Int8 { input_scale, multiplier } => {
-            let call = PackedConvCall { geom: &conv.geom, rows, kp: conv.kp, weights, multiplier, bias: &conv.bias, relu: conv.relu, tiling };
-            let gemm = if binary { ctx.kernels.binary_u8 } else { ctx.kernels.ternary_u8 };
-            let Scratch { input_u8, cols_u8, acc_i32, .. } = scratch;
+        ConvMode::Int8 {
+            input_scale,
+            multiplier,
+        } => {
+            let call = PackedConvCall {
+                geom: &conv.geom,
+                rows,
+                kp: conv.kp,
+                weights,
+                multiplier,
+                bias: &conv.bias,
+                relu: conv.relu,
+                tiling,
+            };
+            let gemm = if binary {
+                ctx.kernels.binary_u8
+            } else {
+                ctx.kernels.ternary_u8
+            };
+            let Scratch {
+                input_u8,
+                cols_u8,
+                acc_i32,
+                ..
+            } = scratch;
             let codes: &[u8] = match *input {
                 Input::U8(data) => data,
                 Input::F32(data) => {
@@ -313,22 +426,57 @@ fn run_packed_conv(
                     codes
                 }
             };
-            let source = if pointwise_in_place { Source::Rows(codes) } else { Source::Image(codes) };
+            let source = if pointwise_in_place {
+                Source::Rows(codes)
+            } else {
+                Source::Image(codes)
+            };
             match output {
                 Output::F32(out) => packed_conv(&call, source, gemm, cols_u8, acc_i32, out, 1.0),
-                Output::U8(out) => packed_conv(&call, source, gemm, cols_u8, acc_i32, out, out_inv_scale),
+                Output::U8(out) => {
+                    packed_conv(&call, source, gemm, cols_u8, acc_i32, out, out_inv_scale)
+                }
             }
             .map_err(kernel_error)
         }
         ConvMode::F32 => {
-            let call = PackedConvCall { geom: &conv.geom, rows, kp: conv.kp, weights, multiplier: &conv.scale, bias: &conv.bias, relu: conv.relu, tiling };
-            let gemm = if binary { ctx.kernels.binary_f32 } else { ctx.kernels.ternary_f32 };
-            let data = input.f32(step)?;
-            let source = if pointwise_in_place { Source::Rows(data) } else { Source::Image(data) };
-            let Output::F32(out) = output else {
-                return Err(EngineError::invalid(&step.node, "internal error: an f32 conv writes a u8 tensor"));
+            let call = PackedConvCall {
+                geom: &conv.geom,
+                rows,
+                kp: conv.kp,
+                weights,
+                multiplier: &conv.scale,
+                bias: &conv.bias,
+                relu: conv.relu,
+                tiling,
             };
-            packed_conv(&call, source, gemm, &mut scratch.cols_f32, &mut scratch.acc_f32, out, 1.0).map_err(kernel_error)
+            let gemm = if binary {
+                ctx.kernels.binary_f32
+            } else {
+                ctx.kernels.ternary_f32
+            };
+            let data = input.f32(step)?;
+            let source = if pointwise_in_place {
+                Source::Rows(data)
+            } else {
+                Source::Image(data)
+            };
+            let Output::F32(out) = output else {
+                return Err(EngineError::invalid(
+                    &step.node,
+                    "internal error: an f32 conv writes a u8 tensor",
+                ));
+            };
+            packed_conv(
+                &call,
+                source,
+                gemm,
+                &mut scratch.cols_f32,
+                &mut scratch.acc_f32,
+                out,
+                1.0,
+            )
+            .map_err(kernel_error)
         }
     }
 }

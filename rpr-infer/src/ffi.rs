@@ -97,14 +97,19 @@ pub extern "C" fn rpr_last_error() -> *const c_char {
 /// # Safety
 /// `path` must be null or point to a NUL-terminated string; `out` must be null or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rpr_engine_load(path: *const c_char, out: *mut *mut RprEngine) -> RprStatus {
+pub unsafe extern "C" fn rpr_engine_load(
+    path: *const c_char,
+    out: *mut *mut RprEngine,
+) -> RprStatus {
     guard(|| {
         if path.is_null() || out.is_null() {
             return Err(invalid("rpr_engine_load: path and out must not be null"));
         }
         // SAFETY: the caller guarantees a NUL-terminated string, checked non-null above.
         let path = unsafe { CStr::from_ptr(path) };
-        let path = path.to_str().map_err(|_| invalid("rpr_engine_load: path is not valid UTF-8"))?;
+        let path = path
+            .to_str()
+            .map_err(|_| invalid("rpr_engine_load: path is not valid UTF-8"))?;
         let engine = Engine::load(path).map_err(|e| failed(format!("{path}: {e}")))?;
         // SAFETY: `out` is non-null and writable per the contract.
         unsafe { *out = Box::into_raw(Box::new(RprEngine(engine))) };
@@ -117,10 +122,16 @@ pub unsafe extern "C" fn rpr_engine_load(path: *const c_char, out: *mut *mut Rpr
 /// # Safety
 /// `data` must be null or readable for `len` bytes; `out` must be null or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rpr_engine_from_bytes(data: *const u8, len: usize, out: *mut *mut RprEngine) -> RprStatus {
+pub unsafe extern "C" fn rpr_engine_from_bytes(
+    data: *const u8,
+    len: usize,
+    out: *mut *mut RprEngine,
+) -> RprStatus {
     guard(|| {
         if data.is_null() || out.is_null() {
-            return Err(invalid("rpr_engine_from_bytes: data and out must not be null"));
+            return Err(invalid(
+                "rpr_engine_from_bytes: data and out must not be null",
+            ));
         }
         // SAFETY: the caller guarantees `len` readable bytes at the non-null `data`.
         let bytes = unsafe { std::slice::from_raw_parts(data, len) }.to_vec();
@@ -149,10 +160,15 @@ pub unsafe extern "C" fn rpr_engine_free(engine: *mut RprEngine) {
 /// # Safety
 /// `engine` must be a live engine or null; `shape` must be null or writable for 3 values.
 #[no_mangle]
-pub unsafe extern "C" fn rpr_engine_input_shape(engine: *const RprEngine, shape: *mut usize) -> RprStatus {
+pub unsafe extern "C" fn rpr_engine_input_shape(
+    engine: *const RprEngine,
+    shape: *mut usize,
+) -> RprStatus {
     guard(|| {
         if engine.is_null() || shape.is_null() {
-            return Err(invalid("rpr_engine_input_shape: engine and shape must not be null"));
+            return Err(invalid(
+                "rpr_engine_input_shape: engine and shape must not be null",
+            ));
         }
         // SAFETY: non-null and live per the contract.
         let engine = unsafe { &(*engine).0 };
@@ -179,7 +195,11 @@ pub unsafe extern "C" fn rpr_engine_output_len(engine: *const RprEngine) -> usiz
 /// Default options: int8 activations, 1 thread, batch 1.
 #[no_mangle]
 pub extern "C" fn rpr_session_options_default() -> RprSessionOptions {
-    RprSessionOptions { precision: RprPrecision::Int8, threads: 1, batch: 1 }
+    RprSessionOptions {
+        precision: RprPrecision::Int8,
+        threads: 1,
+        batch: 1,
+    }
 }
 
 /// Creates a session for `engine` and stores it in `*out`.
@@ -209,7 +229,12 @@ pub unsafe extern "C" fn rpr_session_new(
         };
         // SAFETY: non-null and live per the contract.
         let engine = unsafe { &(*engine).0 };
-        let options = SessionOptions { precision, threads: options.threads, batch: options.batch, isa: None };
+        let options = SessionOptions {
+            precision,
+            threads: options.threads,
+            batch: options.batch,
+            isa: None,
+        };
         let session = Session::new(engine, options).map_err(|e| invalid(e.to_string()))?;
         // SAFETY: `out` is non-null and writable per the contract.
         unsafe { *out = Box::into_raw(Box::new(RprSession(session))) };
@@ -235,12 +260,16 @@ pub unsafe extern "C" fn rpr_session_run(
 ) -> RprStatus {
     guard(|| {
         if session.is_null() || input.is_null() || output.is_null() {
-            return Err(invalid("rpr_session_run: session, input and output must not be null"));
+            return Err(invalid(
+                "rpr_session_run: session, input and output must not be null",
+            ));
         }
         // SAFETY: non-null, live and not shared across threads per the contract.
         let session = unsafe { &mut (*session).0 };
         let [c, h, w] = session_input_shape(session);
-        let expected = batch.checked_mul(c * h * w).ok_or_else(|| invalid("rpr_session_run: batch is too large"))?;
+        let expected = batch
+            .checked_mul(c * h * w)
+            .ok_or_else(|| invalid("rpr_session_run: batch is too large"))?;
         if batch == 0 || input_len != expected {
             return Err(invalid(format!(
                 "rpr_session_run: input_len is {input_len}, expected batch ({batch}) x {c} x {h} x {w} = {expected}"
@@ -248,10 +277,14 @@ pub unsafe extern "C" fn rpr_session_run(
         }
         // SAFETY: the caller guarantees `input_len` readable floats at the non-null `input`.
         let values = unsafe { std::slice::from_raw_parts(input, input_len) };
-        let view = ndarray::ArrayView4::from_shape((batch, c, h, w), values).map_err(|e| invalid(e.to_string()))?;
+        let view = ndarray::ArrayView4::from_shape((batch, c, h, w), values)
+            .map_err(|e| invalid(e.to_string()))?;
         let logits = session.run(view).map_err(failed)?;
         if output_len < logits.len() {
-            return Err(invalid(format!("rpr_session_run: output_len is {output_len}, the logits need {}", logits.len())));
+            return Err(invalid(format!(
+                "rpr_session_run: output_len is {output_len}, the logits need {}",
+                logits.len()
+            )));
         }
         // SAFETY: the caller guarantees `output_len >= logits.len()` writable floats at `output`.
         let out = unsafe { std::slice::from_raw_parts_mut(output, logits.len()) };
@@ -290,7 +323,9 @@ mod tests {
         assert_eq!(status, RprStatus::InvalidArgument);
         assert!(engine.is_null());
         // SAFETY: rpr_last_error returns a NUL-terminated string owned by this thread.
-        let message = unsafe { CStr::from_ptr(rpr_last_error()) }.to_str().unwrap();
+        let message = unsafe { CStr::from_ptr(rpr_last_error()) }
+            .to_str()
+            .unwrap();
         assert!(message.contains("must not be null"), "{message}");
     }
 

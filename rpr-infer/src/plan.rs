@@ -11,14 +11,19 @@ use crate::session::Precision;
 pub(crate) enum Repr {
     F32,
     /// u8 codes with zero point 0: `x = scale * q`.
-    U8 { scale: f32 },
+    U8 {
+        scale: f32,
+    },
 }
 
 /// Execution mode of a packed convolution in this session.
 #[derive(Clone, Debug)]
 pub(crate) enum ConvMode {
     /// u8 activations and i32 accumulation; `multiplier[o] = input scale * weight scale[o]`.
-    Int8 { input_scale: f32, multiplier: Vec<f32> },
+    Int8 {
+        input_scale: f32,
+        multiplier: Vec<f32>,
+    },
     /// f32 activations, add/sub kernels.
     F32,
 }
@@ -58,7 +63,9 @@ impl Layout {
             .steps
             .iter()
             .map(|step| {
-                let StepOp::PackedConv(conv) = &step.op else { return None };
+                let StepOp::PackedConv(conv) = &step.op else {
+                    return None;
+                };
                 let input = &program.tensors[step.inputs[0]];
                 Some(match (precision, input.nonnegative, input.u8_scale) {
                     (Precision::F32, _, _) => ConvMode::F32,
@@ -77,20 +84,33 @@ impl Layout {
 
         let reprs = choose_reprs(program, &conv_modes);
         let (slots, f32_slot_len, u8_slot_len) = assign_slots(program, &reprs);
-        Self { conv_modes, reprs, slots, f32_slot_len, u8_slot_len, fallbacks }
+        Self {
+            conv_modes,
+            reprs,
+            slots,
+            f32_slot_len,
+            u8_slot_len,
+            fallbacks,
+        }
     }
 
     /// Number of packed convs running on u8 activations, and the total number of packed convs.
     pub fn int8_counts(&self) -> (usize, usize) {
         let modes = self.conv_modes.iter().flatten();
-        let int8 = modes.clone().filter(|m| matches!(m, ConvMode::Int8 { .. })).count();
+        let int8 = modes
+            .clone()
+            .filter(|m| matches!(m, ConvMode::Int8 { .. }))
+            .count();
         (int8, modes.count())
     }
 }
 
 fn int8_mode(conv: &PackedConv, input_scale: f32) -> ConvMode {
     let multiplier = conv.scale.iter().map(|s| s * input_scale).collect();
-    ConvMode::Int8 { input_scale, multiplier }
+    ConvMode::Int8 {
+        input_scale,
+        multiplier,
+    }
 }
 
 /// Chooses u8 storage for a tensor that an int8 packed conv with a fused ReLU writes, that has
@@ -98,17 +118,29 @@ fn int8_mode(conv: &PackedConv, input_scale: f32) -> ConvMode {
 fn choose_reprs(program: &Program, conv_modes: &[Option<ConvMode>]) -> Vec<Repr> {
     let mut reprs = vec![Repr::F32; program.tensors.len()];
     for (index, step) in program.steps.iter().enumerate() {
-        let StepOp::PackedConv(conv) = &step.op else { continue };
+        let StepOp::PackedConv(conv) = &step.op else {
+            continue;
+        };
         let tensor = &program.tensors[step.output];
-        let (Some(ConvMode::Int8 { .. }), true, Some(scale)) = (&conv_modes[index], conv.relu, tensor.u8_scale) else {
+        let (Some(ConvMode::Int8 { .. }), true, Some(scale)) =
+            (&conv_modes[index], conv.relu, tensor.u8_scale)
+        else {
             continue;
         };
         if step.output == program.output {
             continue;
         }
-        let mut readers = program.steps.iter().enumerate().filter(|(_, s)| s.inputs.contains(&step.output)).peekable();
+        let mut readers = program
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.inputs.contains(&step.output))
+            .peekable();
         let only_int8_convs = readers.peek().is_some()
-            && readers.all(|(i, s)| matches!(s.op, StepOp::PackedConv(_)) && matches!(conv_modes[i], Some(ConvMode::Int8 { .. })));
+            && readers.all(|(i, s)| {
+                matches!(s.op, StepOp::PackedConv(_))
+                    && matches!(conv_modes[i], Some(ConvMode::Int8 { .. }))
+            });
         if only_int8_convs {
             reprs[step.output] = Repr::U8 { scale };
         }
@@ -134,7 +166,10 @@ fn assign_slots(program: &Program, reprs: &[Repr]) -> (Vec<Slot>, Vec<usize>, Ve
     let mut free_f32: Vec<usize> = Vec::new();
     let mut free_u8: Vec<usize> = Vec::new();
 
-    let mut place = |tensor: TensorId, slots: &mut Vec<Slot>, free_f32: &mut Vec<usize>, free_u8: &mut Vec<usize>| {
+    let mut place = |tensor: TensorId,
+                     slots: &mut Vec<Slot>,
+                     free_f32: &mut Vec<usize>,
+                     free_u8: &mut Vec<usize>| {
         let len = program.tensors[tensor].shape.len();
         slots[tensor] = match reprs[tensor] {
             Repr::F32 => Slot::F32(take_slot(free_f32, &mut f32_len, len)),
@@ -145,7 +180,12 @@ fn assign_slots(program: &Program, reprs: &[Repr]) -> (Vec<Slot>, Vec<usize>, Ve
     place(program.input, &mut slots, &mut free_f32, &mut free_u8);
     for (index, step) in program.steps.iter().enumerate() {
         place(step.output, &mut slots, &mut free_f32, &mut free_u8);
-        let mut released: Vec<TensorId> = step.inputs.iter().copied().filter(|&t| last_use[t] == index).collect();
+        let mut released: Vec<TensorId> = step
+            .inputs
+            .iter()
+            .copied()
+            .filter(|&t| last_use[t] == index)
+            .collect();
         released.dedup();
         for tensor in released {
             match slots[tensor] {
@@ -160,7 +200,11 @@ fn assign_slots(program: &Program, reprs: &[Repr]) -> (Vec<Slot>, Vec<usize>, Ve
 
 /// Reuses the free slot whose size is closest to `len`, or opens a new slot.
 fn take_slot(free: &mut Vec<usize>, lens: &mut Vec<usize>, len: usize) -> usize {
-    let best = free.iter().enumerate().min_by_key(|(_, &s)| lens[s].abs_diff(len)).map(|(i, _)| i);
+    let best = free
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, &s)| lens[s].abs_diff(len))
+        .map(|(i, _)| i);
     match best {
         Some(i) => {
             let slot = free.swap_remove(i);

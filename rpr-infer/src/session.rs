@@ -30,7 +30,9 @@ impl std::str::FromStr for Precision {
         match text {
             "int8" => Ok(Precision::Int8),
             "f32" => Ok(Precision::F32),
-            other => Err(EngineError::Options(format!("unknown precision `{other}`; use `int8` or `f32`"))),
+            other => Err(EngineError::Options(format!(
+                "unknown precision `{other}`; use `int8` or `f32`"
+            ))),
         }
     }
 }
@@ -54,7 +56,12 @@ pub struct SessionOptions {
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        Self { precision: Precision::Int8, threads: 1, batch: 1, isa: None }
+        Self {
+            precision: Precision::Int8,
+            threads: 1,
+            batch: 1,
+            isa: None,
+        }
     }
 }
 
@@ -81,13 +88,23 @@ enum BatchPlan {
 }
 
 impl BatchPlan {
-    fn new(program: &crate::program::Program, layout: &Layout, batch: usize, threads: usize) -> Result<Self, EngineError> {
+    fn new(
+        program: &crate::program::Program,
+        layout: &Layout,
+        batch: usize,
+        threads: usize,
+    ) -> Result<Self, EngineError> {
         let groups = image_groups(batch, threads);
         if groups.len() <= 1 {
-            return Ok(BatchPlan::Layers(Arena::new(program, layout, batch, threads)?));
+            return Ok(BatchPlan::Layers(Arena::new(
+                program, layout, batch, threads,
+            )?));
         }
         // Each group runs on one thread, so its steps use the single-thread tiling.
-        let arenas = groups.iter().map(|range| Arena::new(program, layout, range.len(), 1)).collect::<Result<_, _>>()?;
+        let arenas = groups
+            .iter()
+            .map(|range| Arena::new(program, layout, range.len(), 1))
+            .collect::<Result<_, _>>()?;
         Ok(BatchPlan::Images(arenas))
     }
 }
@@ -115,7 +132,10 @@ fn image_groups(batch: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("options", &self.options).field("threads", &self.threads).finish()
+        f.debug_struct("Session")
+            .field("options", &self.options)
+            .field("threads", &self.threads)
+            .finish()
     }
 }
 
@@ -123,12 +143,12 @@ impl Session {
     /// Creates a session, its thread pool and the buffers for `options.batch`.
     pub fn new(engine: &Engine, options: SessionOptions) -> Result<Self, EngineError> {
         let threads = match options.threads {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-            n if n > MAX_THREADS => {
-                return Err(EngineError::Options(format!(
-                    "{n} threads is above the maximum of {MAX_THREADS}; pass 0 for one thread per CPU"
-                )))
-            }
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            n if n > MAX_THREADS => return Err(EngineError::Options(format!(
+                "{n} threads is above the maximum of {MAX_THREADS}; pass 0 for one thread per CPU"
+            ))),
             n => n,
         };
         if options.batch == 0 {
@@ -136,8 +156,12 @@ impl Session {
         }
         let kernels = match options.isa {
             None => *kernels(),
-            Some(isa) => kernel_set(isa)
-                .ok_or_else(|| EngineError::Options(format!("this CPU does not support the `{}` kernels", isa.name())))?,
+            Some(isa) => kernel_set(isa).ok_or_else(|| {
+                EngineError::Options(format!(
+                    "this CPU does not support the `{}` kernels",
+                    isa.name()
+                ))
+            })?,
         };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -150,17 +174,30 @@ impl Session {
         for (node, reason) in &layout.fallbacks {
             let reason = match reason {
                 Fallback::SignedInput => "its input may be negative",
-                Fallback::NotCalibrated => "the file has no activation scale for its input; export with --calibrate",
+                Fallback::NotCalibrated => {
+                    "the file has no activation scale for its input; export with --calibrate"
+                }
             };
             tracing::warn!(node = %node, "packed conv runs on f32 activations: {reason}");
         }
         let (int8, packed) = layout.int8_counts();
         tracing::info!(precision = ?options.precision, threads, kernels = kernels.isa.name(), int8, packed, "session created");
 
-        let mut session = Self { engine: engine.clone(), options, threads, pool, kernels, layout, plans: HashMap::new() };
+        let mut session = Self {
+            engine: engine.clone(),
+            options,
+            threads,
+            pool,
+            kernels,
+            layout,
+            plans: HashMap::new(),
+        };
         let batch = session.options.batch;
         let program = &session.engine.inner.program;
-        session.plans.insert(batch, BatchPlan::new(program, &session.layout, batch, threads)?);
+        session.plans.insert(
+            batch,
+            BatchPlan::new(program, &session.layout, batch, threads)?,
+        );
         Ok(session)
     }
 
@@ -199,16 +236,33 @@ impl Session {
             )));
         }
         if let Some((index, value)) = input.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(EngineError::Input(format!("input value at flat index {index} is {value}")));
+            return Err(EngineError::Input(format!(
+                "input value at flat index {index} is {value}"
+            )));
         }
 
-        let Self { engine, threads, pool, kernels, layout, plans, .. } = self;
+        let Self {
+            engine,
+            threads,
+            pool,
+            kernels,
+            layout,
+            plans,
+            ..
+        } = self;
         let program = &engine.inner.program;
         let plan = match plans.entry(n) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(entry) => entry.insert(BatchPlan::new(program, layout, n, *threads)?),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(BatchPlan::new(program, layout, n, *threads)?)
+            }
         };
-        let ctx = Context { file: &engine.inner.file, program, layout, kernels };
+        let ctx = Context {
+            file: &engine.inner.file,
+            program,
+            layout,
+            kernels,
+        };
         match plan {
             BatchPlan::Layers(arena) => {
                 arena.write_input(program, layout, input);
@@ -218,14 +272,25 @@ impl Session {
             BatchPlan::Images(arenas) => {
                 let groups = image_groups(n, *threads);
                 pool.install(|| {
-                    arenas.par_iter_mut().zip(groups).try_for_each(|(arena, range)| {
-                        arena.write_input(program, layout, input.slice_axis(Axis(0), Slice::from(range)));
-                        execute(&ctx, arena)
-                    })
+                    arenas
+                        .par_iter_mut()
+                        .zip(groups)
+                        .try_for_each(|(arena, range)| {
+                            arena.write_input(
+                                program,
+                                layout,
+                                input.slice_axis(Axis(0), Slice::from(range)),
+                            );
+                            execute(&ctx, arena)
+                        })
                 })?;
-                let parts: Vec<Array2<f32>> = arenas.iter().map(|arena| arena.read_output(program, layout)).collect();
+                let parts: Vec<Array2<f32>> = arenas
+                    .iter()
+                    .map(|arena| arena.read_output(program, layout))
+                    .collect();
                 let views: Vec<_> = parts.iter().map(|part| part.view()).collect();
-                Ok(ndarray::concatenate(Axis(0), &views).expect("every group has the same logit count"))
+                Ok(ndarray::concatenate(Axis(0), &views)
+                    .expect("every group has the same logit count"))
             }
         }
     }

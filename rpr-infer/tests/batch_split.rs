@@ -9,8 +9,18 @@ use rand_chacha::ChaCha8Rng;
 use rpr_core::quant::Bits;
 use rpr_infer::{Engine, Precision, Session, SessionOptions};
 
-fn logits(engine: &Engine, precision: Precision, threads: usize, images: &ndarray::Array4<f32>) -> ndarray::Array2<f32> {
-    let options = SessionOptions { precision, threads, batch: images.dim().0, isa: None };
+fn logits(
+    engine: &Engine,
+    precision: Precision,
+    threads: usize,
+    images: &ndarray::Array4<f32>,
+) -> ndarray::Array2<f32> {
+    let options = SessionOptions {
+        precision,
+        threads,
+        batch: images.dim().0,
+        isa: None,
+    };
     let mut session = Session::new(engine, options).expect("session");
     session.run(images.view()).expect("run")
 }
@@ -40,9 +50,17 @@ fn split_batch_reuses_buffers_across_runs() {
     let mut rng = ChaCha8Rng::seed_from_u64(34);
     let first = common::random_images(&mut rng, 4, engine.input_shape());
     let second = common::random_images(&mut rng, 4, engine.input_shape());
-    let options = SessionOptions { threads: 2, batch: 4, ..Default::default() };
+    let options = SessionOptions {
+        threads: 2,
+        batch: 4,
+        ..Default::default()
+    };
     let mut session = Session::new(&engine, options).expect("session");
     session.run(first.view()).expect("first run");
     let again = session.run(second.view()).expect("second run");
-    assert_eq!(again, logits(&engine, Precision::Int8, 1, &second), "second batch on reused buffers");
+    assert_eq!(
+        again,
+        logits(&engine, Precision::Int8, 1, &second),
+        "second batch on reused buffers"
+    );
 }

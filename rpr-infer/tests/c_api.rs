@@ -17,7 +17,8 @@ fn crate_dir() -> PathBuf {
 /// Runs cbindgen on `src/ffi.rs` with `cbindgen.toml`.
 fn generate_header() -> String {
     let dir = crate_dir();
-    let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml parses");
+    let config =
+        cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml parses");
     let bindings = cbindgen::Builder::new()
         .with_config(config)
         .with_src(dir.join("src/ffi.rs"))
@@ -60,7 +61,11 @@ fn compile_example(out_dir: &Path) -> Option<PathBuf> {
     };
     let machine = String::from_utf8_lossy(&machine.stdout);
     if !machine.starts_with(std::env::consts::ARCH) {
-        eprintln!("SKIPPED: system cc targets {}, this test runs as {}", machine.trim(), std::env::consts::ARCH);
+        eprintln!(
+            "SKIPPED: system cc targets {}, this test runs as {}",
+            machine.trim(),
+            std::env::consts::ARCH
+        );
         return None;
     }
     let Some(lib) = static_library() else {
@@ -84,19 +89,35 @@ fn compile_example(out_dir: &Path) -> Option<PathBuf> {
 #[test]
 fn c_example_matches_rust_api() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let Some(exe) = compile_example(dir.path()) else { return };
+    let Some(exe) = compile_example(dir.path()) else {
+        return;
+    };
 
     let fixture = common::fixture("resnet20", 1, 28, Bits::Ternary, 3);
     let model = dir.path().join("resnet20.rpr");
     std::fs::write(&model, &fixture.bytes).expect("model written");
 
-    let output = Command::new(&exe).arg(&model).arg("2").output().expect("example runs");
+    let output = Command::new(&exe)
+        .arg(&model)
+        .arg("2")
+        .output()
+        .expect("example runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "example failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "example failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let c_logits: Vec<f32> = stdout
         .lines()
         .filter_map(|line| line.strip_prefix("class "))
-        .map(|rest| rest.split_whitespace().nth(1).expect("logit column").parse().expect("logit parses"))
+        .map(|rest| {
+            rest.split_whitespace()
+                .nth(1)
+                .expect("logit column")
+                .parse()
+                .expect("logit parses")
+        })
         .collect();
 
     let engine = Engine::load(&model).expect("engine loads");
@@ -111,6 +132,9 @@ fn c_example_matches_rust_api() {
     for (i, (c_value, rust_value)) in c_logits.iter().zip(logits.iter()).enumerate() {
         // The C program prints 6 decimals; thread counts differ, which does not change the
         // int8 result because every tile sums in the same order.
-        assert!((c_value - rust_value).abs() <= 1e-5 + 1e-6 * rust_value.abs(), "logit {i}: C {c_value}, Rust {rust_value}");
+        assert!(
+            (c_value - rust_value).abs() <= 1e-5 + 1e-6 * rust_value.abs(),
+            "logit {i}: C {c_value}, Rust {rust_value}"
+        );
     }
 }

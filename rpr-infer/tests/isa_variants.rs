@@ -9,8 +9,18 @@ use rpr_core::quant::Bits;
 use rpr_infer::kernels::{kernel_set, Isa};
 use rpr_infer::{Engine, Precision, Session, SessionOptions};
 
-fn logits(engine: &Engine, isa: Isa, precision: Precision, images: &ndarray::Array4<f32>) -> ndarray::Array2<f32> {
-    let options = SessionOptions { precision, threads: 2, batch: images.dim().0, isa: Some(isa) };
+fn logits(
+    engine: &Engine,
+    isa: Isa,
+    precision: Precision,
+    images: &ndarray::Array4<f32>,
+) -> ndarray::Array2<f32> {
+    let options = SessionOptions {
+        precision,
+        threads: 2,
+        batch: images.dim().0,
+        isa: Some(isa),
+    };
     let mut session = Session::new(engine, options).expect("session");
     session.run(images.view()).expect("run")
 }
@@ -49,6 +59,10 @@ fn f32_logits_close_across_isas() {
         let result = logits(&engine, isa, Precision::F32, &images);
         let (diff, scale) = common::max_abs_diff(&result, &scalar);
         // SIMD kernels sum in another order; f32 rounding stays far below this bound.
-        assert!(diff <= 1e-4 * scale.max(1.0), "{} f32 logits differ by {diff}", isa.name());
+        assert!(
+            diff <= 1e-4 * scale.max(1.0),
+            "{} f32 logits differ by {diff}",
+            isa.name()
+        );
     }
 }

@@ -142,8 +142,17 @@ fn check_u8(
     let mut strided = vec![-7i32; p * stride];
     kernel(&a, p, &w.view(), &mut strided, stride).unwrap_or_else(|e| panic!("{name}: {e}"));
     for i in 0..p {
-        assert_eq!(&strided[i * stride..i * stride + o], &out[i * o..(i + 1) * o], "{name} strided row {i}");
-        assert!(strided[i * stride + o..(i + 1) * stride].iter().all(|&x| x == -7), "{name} wrote into the stride gap");
+        assert_eq!(
+            &strided[i * stride..i * stride + o],
+            &out[i * o..(i + 1) * o],
+            "{name} strided row {i}"
+        );
+        assert!(
+            strided[i * stride + o..(i + 1) * stride]
+                .iter()
+                .all(|&x| x == -7),
+            "{name} wrote into the stride gap"
+        );
     }
 }
 
@@ -191,7 +200,9 @@ fn check_f32(
         let magnitude: f64 = row.iter().map(|&x| f64::from(x).abs()).sum();
         let budget = k as f64 * f64::from(f32::EPSILON) * magnitude;
         for j in 0..o {
-            let exact: f64 = (0..k).map(|col| f64::from(row[col]) * f64::from(codes[[j, col]])).sum();
+            let exact: f64 = (0..k)
+                .map(|col| f64::from(row[col]) * f64::from(codes[[j, col]]))
+                .sum();
             let got = f64::from(out[i * o + j]);
             assert!(
                 (got - exact).abs() <= budget,
@@ -252,7 +263,10 @@ fn dispatched_set_matches_oracle() {
     (set.ternary_u8)(&a, p, &w.view(), &mut out).expect("valid call");
     let wide: Vec<i64> = a.iter().map(|&x| i64::from(x)).collect();
     let expected = naive_i64(&wide, p, k, &codes);
-    assert_eq!(out.iter().map(|&x| i64::from(x)).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        out.iter().map(|&x| i64::from(x)).collect::<Vec<_>>(),
+        expected
+    );
 }
 
 /// Shapes sized from the largest register tile (4 activation rows x 4
@@ -287,7 +301,11 @@ mod errors {
         for v in runnable() {
             if let AnyKernel::TernaryU8(f) = v.kernel {
                 let err = f(&a, 1, &w.view(), &mut [0; 2], 2).unwrap_err();
-                assert!(matches!(err, KernelError::WrongEncoding { .. }), "{}: {err}", v.name);
+                assert!(
+                    matches!(err, KernelError::WrongEncoding { .. }),
+                    "{}: {err}",
+                    v.name
+                );
             }
         }
     }
@@ -298,7 +316,11 @@ mod errors {
         for v in runnable() {
             if let AnyKernel::TernaryU8(f) = v.kernel {
                 let err = f(&[0u8; 63], 1, &w.view(), &mut [0; 2], 2).unwrap_err();
-                assert!(matches!(err, KernelError::ActivationLength { expected: 64, .. }), "{}: {err}", v.name);
+                assert!(
+                    matches!(err, KernelError::ActivationLength { expected: 64, .. }),
+                    "{}: {err}",
+                    v.name
+                );
             }
         }
     }
@@ -309,9 +331,17 @@ mod errors {
         for v in runnable() {
             if let AnyKernel::TernaryU8(f) = v.kernel {
                 let err = f(&[0u8; 128], 2, &w.view(), &mut [0; 5], 3).unwrap_err();
-                assert!(matches!(err, KernelError::OutputLength { expected: 6, .. }), "{}: {err}", v.name);
+                assert!(
+                    matches!(err, KernelError::OutputLength { expected: 6, .. }),
+                    "{}: {err}",
+                    v.name
+                );
                 let err = f(&[0u8; 128], 2, &w.view(), &mut [0; 8], 2).unwrap_err();
-                assert!(matches!(err, KernelError::OutputStride { .. }), "{}: {err}", v.name);
+                assert!(
+                    matches!(err, KernelError::OutputStride { .. }),
+                    "{}: {err}",
+                    v.name
+                );
             }
         }
     }
@@ -327,11 +357,29 @@ mod errors {
             match v.kernel {
                 AnyKernel::TernaryU8(f) => {
                     let err = f(&a, 1, &w.view(), &mut [0; 2], 2).unwrap_err();
-                    assert_eq!(err, KernelError::NonZeroPadding { row: 0, column: 50, k: 40 }, "{}", v.name);
+                    assert_eq!(
+                        err,
+                        KernelError::NonZeroPadding {
+                            row: 0,
+                            column: 50,
+                            k: 40
+                        },
+                        "{}",
+                        v.name
+                    );
                 }
                 AnyKernel::TernaryF32(f) => {
                     let err = f(&af, 1, &w.view(), &mut [0.0; 2], 2).unwrap_err();
-                    assert_eq!(err, KernelError::NonZeroPadding { row: 0, column: 63, k: 40 }, "{}", v.name);
+                    assert_eq!(
+                        err,
+                        KernelError::NonZeroPadding {
+                            row: 0,
+                            column: 63,
+                            k: 40
+                        },
+                        "{}",
+                        v.name
+                    );
                 }
                 _ => {}
             }
@@ -345,13 +393,20 @@ mod errors {
         let words = padded_k(40) / 32;
         let row_bytes = 8 * words;
         let codes = random_codes(&mut rng(3), 2, 40, false);
-        let col = (0..40).find(|&c| codes[[1, c]] == 0).expect("some zero code");
+        let col = (0..40)
+            .find(|&c| codes[[1, c]] == 0)
+            .expect("some zero code");
         let byte = row_bytes + 4 * words + col / 8;
         w.data[byte] |= 1 << (col % 8);
         for v in runnable() {
             if let AnyKernel::TernaryU8(f) = v.kernel {
                 let err = f(&[0u8; 128], 2, &w.view(), &mut [0; 4], 2).unwrap_err();
-                assert_eq!(err, KernelError::InvalidTernaryCode { row: 1, bit: col }, "{}", v.name);
+                assert_eq!(
+                    err,
+                    KernelError::InvalidTernaryCode { row: 1, bit: col },
+                    "{}",
+                    v.name
+                );
             }
         }
     }
@@ -368,7 +423,16 @@ mod errors {
                 AnyKernel::BinaryU8(f) => f(&[0u8; 64], 1, &w.view(), &mut [0; 2], 2).unwrap_err(),
                 _ => continue,
             };
-            assert_eq!(err, KernelError::WeightPadding { row: 1, bit: 43, k: 40 }, "{}", v.name);
+            assert_eq!(
+                err,
+                KernelError::WeightPadding {
+                    row: 1,
+                    bit: 43,
+                    k: 40
+                },
+                "{}",
+                v.name
+            );
         }
     }
 
@@ -380,7 +444,11 @@ mod errors {
         for v in runnable() {
             if let AnyKernel::TernaryU8(f) = v.kernel {
                 let err = f(&[0u8; 64], 1, &view, &mut [0; 2], 2).unwrap_err();
-                assert!(matches!(err, KernelError::WeightLength { .. }), "{}: {err}", v.name);
+                assert!(
+                    matches!(err, KernelError::WeightLength { .. }),
+                    "{}: {err}",
+                    v.name
+                );
             }
         }
     }

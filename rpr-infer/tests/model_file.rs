@@ -11,5 +11,8 @@ fn write_resnet20_model() {
     let path = std::env::var("RPR_MODEL_OUT").expect("set RPR_MODEL_OUT to the output path");
     let fixture = common::fixture("resnet20", 1, 28, Bits::Ternary, 42);
     std::fs::write(&path, &fixture.bytes).expect("model written");
-    assert!(rpr_infer::Engine::load(&path).is_ok(), "written model loads");
+    assert!(
+        rpr_infer::Engine::load(&path).is_ok(),
+        "written model loads"
+    );
 }

@@ -161,7 +161,9 @@ fn check_output(d: &mut Dims, out_len: usize, stride: usize) -> Result<(), Kerne
     let needed = if d.p == 0 || d.o == 0 {
         Some(0)
     } else {
-        (d.p - 1).checked_mul(stride).and_then(|n| n.checked_add(d.o))
+        (d.p - 1)
+            .checked_mul(stride)
+            .and_then(|n| n.checked_add(d.o))
     };
     match needed {
         Some(n) if n <= out_len => {
@@ -178,11 +180,7 @@ fn check_output(d: &mut Dims, out_len: usize, stride: usize) -> Result<(), Kerne
     }
 }
 
-fn check_activation_length(
-    len: usize,
-    p: usize,
-    row_len: usize,
-) -> Result<(), KernelError> {
+fn check_activation_length(len: usize, p: usize, row_len: usize) -> Result<(), KernelError> {
     let expected = p.checked_mul(row_len);
     if expected != Some(len) {
         return Err(KernelError::ActivationLength {

@@ -7,44 +7,60 @@ const CHUNK: usize = 1 << 14;
 
 /// `output = max(input, 0)`.
 pub(crate) fn relu(input: &[f32], output: &mut [f32]) {
-    output.par_chunks_mut(CHUNK).zip(input.par_chunks(CHUNK)).for_each(|(dst, src)| {
-        for (d, &s) in dst.iter_mut().zip(src) {
-            *d = s.max(0.0);
-        }
-    });
+    output
+        .par_chunks_mut(CHUNK)
+        .zip(input.par_chunks(CHUNK))
+        .for_each(|(dst, src)| {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = s.max(0.0);
+            }
+        });
 }
 
 /// `output = sum(inputs)`, followed by ReLU when `relu` is set.
 pub(crate) fn add(inputs: &[&[f32]], relu: bool, output: &mut [f32]) {
-    output.par_chunks_mut(CHUNK).enumerate().for_each(|(chunk, dst)| {
-        let offset = chunk * CHUNK;
-        dst.copy_from_slice(&inputs[0][offset..offset + dst.len()]);
-        let len = dst.len();
-        for input in &inputs[1..] {
-            for (d, &s) in dst.iter_mut().zip(&input[offset..offset + len]) {
-                *d += s;
+    output
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(chunk, dst)| {
+            let offset = chunk * CHUNK;
+            dst.copy_from_slice(&inputs[0][offset..offset + dst.len()]);
+            let len = dst.len();
+            for input in &inputs[1..] {
+                for (d, &s) in dst.iter_mut().zip(&input[offset..offset + len]) {
+                    *d += s;
+                }
             }
-        }
-        if relu {
-            dst.iter_mut().for_each(|d| *d = d.max(0.0));
-        }
-    });
+            if relu {
+                dst.iter_mut().for_each(|d| *d = d.max(0.0));
+            }
+        });
 }
 
 /// `output[.., c] = input[.., c] * scale[c] + shift[c]` on channel-last data, then ReLU if `relu`.
-pub(crate) fn channel_affine(input: &[f32], scale: &[f32], shift: &[f32], relu: bool, output: &mut [f32]) {
+pub(crate) fn channel_affine(
+    input: &[f32],
+    scale: &[f32],
+    shift: &[f32],
+    relu: bool,
+    output: &mut [f32],
+) {
     let channels = scale.len();
     let rows_per_chunk = (CHUNK / channels).max(1);
-    output.par_chunks_mut(rows_per_chunk * channels).zip(input.par_chunks(rows_per_chunk * channels)).for_each(
-        |(dst, src)| {
-            for (d_row, s_row) in dst.chunks_exact_mut(channels).zip(src.chunks_exact(channels)) {
+    output
+        .par_chunks_mut(rows_per_chunk * channels)
+        .zip(input.par_chunks(rows_per_chunk * channels))
+        .for_each(|(dst, src)| {
+            for (d_row, s_row) in dst
+                .chunks_exact_mut(channels)
+                .zip(src.chunks_exact(channels))
+            {
                 for c in 0..channels {
                     let y = s_row[c] * scale[c] + shift[c];
                     d_row[c] = if relu { y.max(0.0) } else { y };
                 }
             }
-        },
-    );
+        });
 }
 
 #[cfg(test)]

@@ -6,23 +6,52 @@ use super::im2col::{im2col, ChannelRange};
 use super::tiling::{for_each_tile, RowWidths, Tiling};
 
 /// `c[m x n] = a[m x k] * b^T` where `b` is row-major `[n x k]` and `c` has row stride `ldc`.
-pub(crate) fn sgemm_abt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize) {
+pub(crate) fn sgemm_abt(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    ldc: usize,
+) {
     if m == 0 || n == 0 {
         return;
     }
-    assert!(a.len() >= m * k, "sgemm: a has {} values, needs {m} x {k}", a.len());
-    assert!(b.len() >= n * k, "sgemm: b has {} values, needs {n} x {k}", b.len());
+    assert!(
+        a.len() >= m * k,
+        "sgemm: a has {} values, needs {m} x {k}",
+        a.len()
+    );
+    assert!(
+        b.len() >= n * k,
+        "sgemm: b has {} values, needs {n} x {k}",
+        b.len()
+    );
     assert!(ldc >= n, "sgemm: row stride {ldc} is below the {n} columns");
-    assert!(c.len() >= (m - 1) * ldc + n, "sgemm: c has {} values, too few for {m} rows", c.len());
+    assert!(
+        c.len() >= (m - 1) * ldc + n,
+        "sgemm: c has {} values, too few for {m} rows",
+        c.len()
+    );
     // SAFETY: the asserts above show that every element the strides address lies inside `a`,
     // `b` and `c`, and `c` is borrowed mutably, so it aliases neither input.
     unsafe {
         matrixmultiply::sgemm(
-            m, k, n, 1.0,
-            a.as_ptr(), k as isize, 1,
-            b.as_ptr(), 1, k as isize,
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            k as isize,
+            1,
+            b.as_ptr(),
+            1,
+            k as isize,
             0.0,
-            c.as_mut_ptr(), ldc as isize, 1,
+            c.as_mut_ptr(),
+            ldc as isize,
+            1,
         );
     }
 }
@@ -46,12 +75,18 @@ impl FloatConvWeights {
             for c in 0..cg {
                 for ky in 0..kh {
                     for kx in 0..kw {
-                        rows[out_c * k + (ky * kw + kx) * cg + c] = weight[((out_c * cg + c) * kh + ky) * kw + kx];
+                        rows[out_c * k + (ky * kw + kx) * cg + c] =
+                            weight[((out_c * cg + c) * kh + ky) * kw + kx];
                     }
                 }
             }
         }
-        Self { rows, bias, groups, out_channels: o }
+        Self {
+            rows,
+            bias,
+            groups,
+            out_channels: o,
+        }
     }
 }
 
@@ -70,11 +105,18 @@ pub(crate) fn float_conv(
     let og = weights.out_channels / groups;
     let k = geom.k(cg);
     let o = weights.out_channels;
-    let widths = RowWidths { cols: k, acc: 0, out: o };
+    let widths = RowWidths {
+        cols: k,
+        acc: 0,
+        out: o,
+    };
     let mut no_acc: [f32; 0] = [];
     let result: Result<(), ()> = for_each_tile(tiling, widths, cols, &mut no_acc, out, |tile| {
         for g in 0..groups {
-            let channels = ChannelRange { start: g * cg, len: cg };
+            let channels = ChannelRange {
+                start: g * cg,
+                len: cg,
+            };
             im2col(input, geom, channels, k, tile.first_row, tile.cols);
             let b = &weights.rows[g * og * k..(g + 1) * og * k];
             sgemm_abt(tile.rows, k, og, tile.cols, b, &mut tile.out[g * og..], o);
@@ -128,9 +170,13 @@ mod tests {
         // Two groups, 4 input and 4 output channels, 3x3 kernel with padding 1 on a 4x5 image.
         let geom = ConvGeometry::new(4, [4, 5], [3, 3], [1, 1], [1, 1], [1, 1]).unwrap();
         let shape = [4, 2, 3, 3];
-        let weight: Vec<f32> = (0..4 * 2 * 9).map(|v| ((v * 37) % 11) as f32 - 5.0).collect();
+        let weight: Vec<f32> = (0..4 * 2 * 9)
+            .map(|v| ((v * 37) % 11) as f32 - 5.0)
+            .collect();
         let bias = vec![0.5, -1.0, 2.0, 0.0];
-        let input: Vec<f32> = (0..4 * 5 * 4).map(|v| ((v * 13) % 9) as f32 - 4.0).collect();
+        let input: Vec<f32> = (0..4 * 5 * 4)
+            .map(|v| ((v * 13) % 9) as f32 - 4.0)
+            .collect();
         let weights = FloatConvWeights::from_oihw(&weight, shape, 2, bias.clone());
         let tiling = Tiling::for_rows(20, 2, 36);
         let mut cols = vec![0.0; tiling.scratch_rows(20) * 18];
@@ -145,7 +191,8 @@ mod tests {
                     for c in 0..2 {
                         for ky in 0..3 {
                             for kx in 0..3 {
-                                let (iy, ix) = (y as isize + ky as isize - 1, x as isize + kx as isize - 1);
+                                let (iy, ix) =
+                                    (y as isize + ky as isize - 1, x as isize + kx as isize - 1);
                                 if iy < 0 || ix < 0 || iy >= 4 || ix >= 5 {
                                     continue;
                                 }

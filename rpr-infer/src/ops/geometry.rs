@@ -27,7 +27,17 @@ impl ConvGeometry {
     ) -> Option<Self> {
         let out_h = conv_out_size(in_hw[0], kernel[0], stride[0], padding[0], dilation[0])?;
         let out_w = conv_out_size(in_hw[1], kernel[1], stride[1], padding[1], dilation[1])?;
-        Some(Self { in_channels, in_h: in_hw[0], in_w: in_hw[1], kernel, stride, padding, dilation, out_h, out_w })
+        Some(Self {
+            in_channels,
+            in_h: in_hw[0],
+            in_w: in_hw[1],
+            kernel,
+            stride,
+            padding,
+            dilation,
+            out_h,
+            out_w,
+        })
     }
 
     /// Reduction length of one output value for `channels` input channels per group.
@@ -47,7 +57,13 @@ impl ConvGeometry {
 }
 
 /// `floor((size + 2 pad - dilation (kernel - 1) - 1) / stride) + 1`, or `None` when it is empty.
-pub(crate) fn conv_out_size(size: usize, kernel: usize, stride: usize, pad: usize, dilation: usize) -> Option<usize> {
+pub(crate) fn conv_out_size(
+    size: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    dilation: usize,
+) -> Option<usize> {
     if stride == 0 || dilation == 0 || kernel == 0 {
         return None;
     }
@@ -61,12 +77,22 @@ pub(crate) fn conv_out_size(size: usize, kernel: usize, stride: usize, pad: usiz
 
 /// Pooling output size with PyTorch's `ceil_mode` rule: the last window must start inside the
 /// input or the left padding.
-pub(crate) fn pool_out_size(size: usize, kernel: usize, stride: usize, pad: usize, ceil_mode: bool) -> Option<usize> {
+pub(crate) fn pool_out_size(
+    size: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    ceil_mode: bool,
+) -> Option<usize> {
     if stride == 0 || kernel == 0 || size + 2 * pad < kernel {
         return None;
     }
     let span = size + 2 * pad - kernel;
-    let mut out = if ceil_mode { span.div_ceil(stride) + 1 } else { span / stride + 1 };
+    let mut out = if ceil_mode {
+        span.div_ceil(stride) + 1
+    } else {
+        span / stride + 1
+    };
     if ceil_mode && (out - 1) * stride >= size + pad {
         out -= 1;
     }

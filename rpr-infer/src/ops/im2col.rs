@@ -104,7 +104,16 @@ mod tests {
 
     /// Returns input channel `c` under kernel tap (ky, kx) for output (n, y, x), from the definition.
     #[allow(clippy::too_many_arguments)]
-    fn tap(input: &[i32], g: &ConvGeometry, n: usize, y: usize, x: usize, ky: usize, kx: usize, c: usize) -> i32 {
+    fn tap(
+        input: &[i32],
+        g: &ConvGeometry,
+        n: usize,
+        y: usize,
+        x: usize,
+        ky: usize,
+        kx: usize,
+        c: usize,
+    ) -> i32 {
         let iy = (y * g.stride[0] + ky * g.dilation[0]) as isize - g.padding[0] as isize;
         let ix = (x * g.stride[1] + kx * g.dilation[1]) as isize - g.padding[1] as isize;
         if iy < 0 || ix < 0 || iy >= g.in_h as isize || ix >= g.in_w as isize {
@@ -114,8 +123,15 @@ mod tests {
     }
 
     /// Compares every im2col row with the definition, for all rows and for a slice that starts mid-image.
-    fn check_against_definition(g: &ConvGeometry, channels: ChannelRange, n: usize, row_len: usize) {
-        let input: Vec<i32> = (0..n * g.in_h * g.in_w * g.in_channels).map(|v| v as i32 + 1).collect();
+    fn check_against_definition(
+        g: &ConvGeometry,
+        channels: ChannelRange,
+        n: usize,
+        row_len: usize,
+    ) {
+        let input: Vec<i32> = (0..n * g.in_h * g.in_w * g.in_channels)
+            .map(|v| v as i32 + 1)
+            .collect();
         let k = g.k(channels.len);
         let rows = n * g.out_pixels();
         let mut out = vec![-1; rows * row_len];
@@ -132,13 +148,22 @@ mod tests {
                     }
                 }
             }
-            assert!(out[p * row_len + k..(p + 1) * row_len].iter().all(|&v| v == 0), "row {p} padding");
+            assert!(
+                out[p * row_len + k..(p + 1) * row_len]
+                    .iter()
+                    .all(|&v| v == 0),
+                "row {p} padding"
+            );
         }
 
         let first = rows / 2 + 1;
         let mut tail = vec![-1; (rows - first) * row_len];
         im2col(&input, g, channels, row_len, first, &mut tail);
-        assert_eq!(&out[first * row_len..], &tail[..], "{g:?} rows from {first}");
+        assert_eq!(
+            &out[first * row_len..],
+            &tail[..],
+            "{g:?} rows from {first}"
+        );
     }
 
     #[test]

@@ -4,15 +4,23 @@ use rayon::prelude::*;
 
 /// Concatenates NHWC tensors along channels; `inputs[i]` has `channels[i]` channels and
 /// `pixels` pixels per image for each of `batch` images.
-pub(crate) fn concat(inputs: &[&[f32]], channels: &[usize], batch_pixels: usize, output: &mut [f32]) {
+pub(crate) fn concat(
+    inputs: &[&[f32]],
+    channels: &[usize],
+    batch_pixels: usize,
+    output: &mut [f32],
+) {
     let total: usize = channels.iter().sum();
-    output.par_chunks_mut(total).enumerate().for_each(|(pixel, dst)| {
-        let mut offset = 0;
-        for (input, &c) in inputs.iter().zip(channels) {
-            dst[offset..offset + c].copy_from_slice(&input[pixel * c..][..c]);
-            offset += c;
-        }
-    });
+    output
+        .par_chunks_mut(total)
+        .enumerate()
+        .for_each(|(pixel, dst)| {
+            let mut offset = 0;
+            for (input, &c) in inputs.iter().zip(channels) {
+                dst[offset..offset + c].copy_from_slice(&input[pixel * c..][..c]);
+                offset += c;
+            }
+        });
     debug_assert_eq!(output.len(), batch_pixels * total);
 }
 
@@ -24,13 +32,16 @@ pub(crate) fn flatten_nchw(input: &[f32], [c, h, w]: [usize; 3], output: &mut [f
         output.copy_from_slice(input);
         return;
     }
-    output.par_chunks_mut(len).zip(input.par_chunks(len)).for_each(|(dst, src)| {
-        for pixel in 0..h * w {
-            for ch in 0..c {
-                dst[ch * h * w + pixel] = src[pixel * c + ch];
+    output
+        .par_chunks_mut(len)
+        .zip(input.par_chunks(len))
+        .for_each(|(dst, src)| {
+            for pixel in 0..h * w {
+                for ch in 0..c {
+                    dst[ch * h * w + pixel] = src[pixel * c + ch];
+                }
             }
-        }
-    });
+        });
 }
 
 /// Source index pair and weight of the second one for one output coordinate of a bilinear resize
@@ -44,24 +55,35 @@ fn bilinear_tap(dst: usize, in_size: usize, out_size: usize) -> (usize, usize, f
 }
 
 /// Bilinear resize of `[n, in_h, in_w, c]` to `[n, out_h, out_w, c]`.
-pub(crate) fn upsample_bilinear(input: &[f32], c: usize, in_hw: [usize; 2], out_hw: [usize; 2], output: &mut [f32]) {
+pub(crate) fn upsample_bilinear(
+    input: &[f32],
+    c: usize,
+    in_hw: [usize; 2],
+    out_hw: [usize; 2],
+    output: &mut [f32],
+) {
     let in_len = in_hw[0] * in_hw[1] * c;
     let out_len = out_hw[0] * out_hw[1] * c;
-    let cols: Vec<_> = (0..out_hw[1]).map(|x| bilinear_tap(x, in_hw[1], out_hw[1])).collect();
-    output.par_chunks_mut(out_len).zip(input.par_chunks(in_len)).for_each(|(dst, src)| {
-        for oy in 0..out_hw[0] {
-            let (y0, y1, ly) = bilinear_tap(oy, in_hw[0], out_hw[0]);
-            for (ox, &(x0, x1, lx)) in cols.iter().enumerate() {
-                let at = |y: usize, x: usize, ch: usize| src[(y * in_hw[1] + x) * c + ch];
-                let d = &mut dst[(oy * out_hw[1] + ox) * c..][..c];
-                for (ch, value) in d.iter_mut().enumerate() {
-                    let top = at(y0, x0, ch) * (1.0 - lx) + at(y0, x1, ch) * lx;
-                    let bottom = at(y1, x0, ch) * (1.0 - lx) + at(y1, x1, ch) * lx;
-                    *value = top * (1.0 - ly) + bottom * ly;
+    let cols: Vec<_> = (0..out_hw[1])
+        .map(|x| bilinear_tap(x, in_hw[1], out_hw[1]))
+        .collect();
+    output
+        .par_chunks_mut(out_len)
+        .zip(input.par_chunks(in_len))
+        .for_each(|(dst, src)| {
+            for oy in 0..out_hw[0] {
+                let (y0, y1, ly) = bilinear_tap(oy, in_hw[0], out_hw[0]);
+                for (ox, &(x0, x1, lx)) in cols.iter().enumerate() {
+                    let at = |y: usize, x: usize, ch: usize| src[(y * in_hw[1] + x) * c + ch];
+                    let d = &mut dst[(oy * out_hw[1] + ox) * c..][..c];
+                    for (ch, value) in d.iter_mut().enumerate() {
+                        let top = at(y0, x0, ch) * (1.0 - lx) + at(y0, x1, ch) * lx;
+                        let bottom = at(y1, x0, ch) * (1.0 - lx) + at(y1, x1, ch) * lx;
+                        *value = top * (1.0 - ly) + bottom * ly;
+                    }
                 }
             }
-        }
-    });
+        });
 }
 
 #[cfg(test)]

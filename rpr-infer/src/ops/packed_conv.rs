@@ -60,11 +60,14 @@ pub(crate) fn quantize_u8(value: f32, inv_scale: f32) -> u8 {
 pub(crate) fn quantize_tensor(input: &[f32], inv_scale: f32, output: &mut [u8]) {
     use rayon::prelude::*;
     const CHUNK: usize = 1 << 14;
-    output.par_chunks_mut(CHUNK).zip(input.par_chunks(CHUNK)).for_each(|(dst, src)| {
-        for (d, &s) in dst.iter_mut().zip(src) {
-            *d = quantize_u8(s, inv_scale);
-        }
-    });
+    output
+        .par_chunks_mut(CHUNK)
+        .zip(input.par_chunks(CHUNK))
+        .for_each(|(dst, src)| {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = quantize_u8(s, inv_scale);
+            }
+        });
 }
 
 /// An accumulator type the epilogue reads.
@@ -113,27 +116,53 @@ where
 {
     let channels = call.weights.rows;
     let kp = call.kp;
-    let in_channels = ChannelRange { start: 0, len: call.geom.in_channels };
-    let cols_width = if matches!(source, Source::Rows(_)) { 0 } else { kp };
-    let widths = RowWidths { cols: cols_width, acc: channels, out: channels };
+    let in_channels = ChannelRange {
+        start: 0,
+        len: call.geom.in_channels,
+    };
+    let cols_width = if matches!(source, Source::Rows(_)) {
+        0
+    } else {
+        kp
+    };
+    let widths = RowWidths {
+        cols: cols_width,
+        acc: channels,
+        out: channels,
+    };
 
-    for_each_tile(call.tiling, widths, cols, acc, &mut out[..call.rows * channels], |tile| {
-        let rows: &[D] = match &source {
-            Source::Rows(all) => &all[tile.first_row * kp..(tile.first_row + tile.rows) * kp],
-            Source::Image(image) => {
-                im2col(image, call.geom, in_channels, kp, tile.first_row, tile.cols);
-                tile.cols
-            }
-        };
-        gemm(rows, tile.rows, &call.weights, tile.acc)?;
-        epilogue(call, tile.acc, tile.out, out_inv_scale);
-        Ok(())
-    })
+    for_each_tile(
+        call.tiling,
+        widths,
+        cols,
+        acc,
+        &mut out[..call.rows * channels],
+        |tile| {
+            let rows: &[D] = match &source {
+                Source::Rows(all) => &all[tile.first_row * kp..(tile.first_row + tile.rows) * kp],
+                Source::Image(image) => {
+                    im2col(image, call.geom, in_channels, kp, tile.first_row, tile.cols);
+                    tile.cols
+                }
+            };
+            gemm(rows, tile.rows, &call.weights, tile.acc)?;
+            epilogue(call, tile.acc, tile.out, out_inv_scale);
+            Ok(())
+        },
+    )
 }
 
-fn epilogue<C: Accumulator, O: Store>(call: &PackedConvCall<'_>, acc: &[C], out: &mut [O], inv_scale: f32) {
+fn epilogue<C: Accumulator, O: Store>(
+    call: &PackedConvCall<'_>,
+    acc: &[C],
+    out: &mut [O],
+    inv_scale: f32,
+) {
     let channels = call.multiplier.len();
-    for (acc_row, out_row) in acc.chunks_exact(channels).zip(out.chunks_exact_mut(channels)) {
+    for (acc_row, out_row) in acc
+        .chunks_exact(channels)
+        .zip(out.chunks_exact_mut(channels))
+    {
         // Zipped iterators carry no bounds checks, so the loop vectorizes.
         let scales = call.multiplier.iter().zip(call.bias);
         for ((y_out, &a), (&m, &b)) in out_row.iter_mut().zip(acc_row).zip(scales) {

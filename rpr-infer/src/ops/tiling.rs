@@ -34,10 +34,19 @@ impl Tiling {
         let rows = rows.max(1);
         let max_rows = (MAX_TILE_BYTES / row_bytes.max(1) / ROW_ALIGN * ROW_ALIGN).max(ROW_ALIGN);
         if threads <= 1 {
-            return Self { rows_per_tile: rows.min(max_rows), workers: 1 };
+            return Self {
+                rows_per_tile: rows.min(max_rows),
+                workers: 1,
+            };
         }
-        let per_tile = rows.div_ceil(threads * 2).next_multiple_of(ROW_ALIGN).clamp(ROW_ALIGN, max_rows);
-        Self { rows_per_tile: per_tile, workers: threads }
+        let per_tile = rows
+            .div_ceil(threads * 2)
+            .next_multiple_of(ROW_ALIGN)
+            .clamp(ROW_ALIGN, max_rows);
+        Self {
+            rows_per_tile: per_tile,
+            workers: threads,
+        }
     }
 
     /// Rows of scratch that [`for_each_tile`] needs for `rows` output rows: one tile per worker,
@@ -101,31 +110,48 @@ where
         let tile_rows = out.len() / widths.out;
         let cols = &mut slot.cols[..tile_rows * widths.cols];
         let acc = &mut slot.acc[..tile_rows * widths.acc];
-        work(Tile { first_row: index * per_tile, rows: tile_rows, cols, acc, out })
+        work(Tile {
+            first_row: index * per_tile,
+            rows: tile_rows,
+            cols,
+            acc,
+            out,
+        })
     };
 
     let slot_rows = per_tile.min(rows);
     let tiles = rows.div_ceil(per_tile);
     if tiling.workers <= 1 || tiles == 1 {
-        let mut slot = Slot { cols: &mut cols[..slot_rows * widths.cols], acc: &mut acc[..slot_rows * widths.acc] };
-        return out.chunks_mut(per_tile * widths.out).enumerate().try_for_each(|(index, out)| tile_of(index, out, &mut slot));
+        let mut slot = Slot {
+            cols: &mut cols[..slot_rows * widths.cols],
+            acc: &mut acc[..slot_rows * widths.acc],
+        };
+        return out
+            .chunks_mut(per_tile * widths.out)
+            .enumerate()
+            .try_for_each(|(index, out)| tile_of(index, out, &mut slot));
     }
 
     // One scratch block per worker. A worker locks only its own block, and a tile makes no
     // rayon call that could start another tile on the same thread, so inside the session pool
     // a lock is always free.
-    let slots: Vec<Mutex<Slot<'_, A, C>>> = split_rows(cols, slot_rows * widths.cols, tiling.workers)
-        .into_iter()
-        .zip(split_rows(acc, slot_rows * widths.acc, tiling.workers))
-        .map(|(cols, acc)| Mutex::new(Slot { cols, acc }))
-        .collect();
-    out.par_chunks_mut(per_tile * widths.out).enumerate().try_for_each(|(index, out)| {
-        // Outside a pool (or on a foreign pool), every call lands in block 0 and the lock
-        // serializes the tiles, which stays correct.
-        let worker = rayon::current_thread_index().unwrap_or(0) % slots.len();
-        let mut slot = slots[worker].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        tile_of(index, out, &mut slot)
-    })
+    let slots: Vec<Mutex<Slot<'_, A, C>>> =
+        split_rows(cols, slot_rows * widths.cols, tiling.workers)
+            .into_iter()
+            .zip(split_rows(acc, slot_rows * widths.acc, tiling.workers))
+            .map(|(cols, acc)| Mutex::new(Slot { cols, acc }))
+            .collect();
+    out.par_chunks_mut(per_tile * widths.out)
+        .enumerate()
+        .try_for_each(|(index, out)| {
+            // Outside a pool (or on a foreign pool), every call lands in block 0 and the lock
+            // serializes the tiles, which stays correct.
+            let worker = rayon::current_thread_index().unwrap_or(0) % slots.len();
+            let mut slot = slots[worker]
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            tile_of(index, out, &mut slot)
+        })
 }
 
 /// Splits `buffer` into `count` blocks of `len` elements; a block is empty when `len` is 0.
@@ -147,25 +173,43 @@ mod tests {
     #[test]
     fn tiles_cover_every_row_once() {
         // 4 KiB rows give tiles of 32 rows, so one thread also runs several tiles.
-        let cases = [(1, 1), (5, 2), (40, 4), (64, 2), (1000, 2), (1000, 3), (4096, 1)];
-        for ((rows, threads), row_bytes) in cases.into_iter().flat_map(|case| [(case, 8), (case, 4096)]) {
+        let cases = [
+            (1, 1),
+            (5, 2),
+            (40, 4),
+            (64, 2),
+            (1000, 2),
+            (1000, 3),
+            (4096, 1),
+        ];
+        for ((rows, threads), row_bytes) in
+            cases.into_iter().flat_map(|case| [(case, 8), (case, 4096)])
+        {
             let tiling = Tiling::for_rows(rows, threads, row_bytes);
             assert!(tiling.rows_per_tile * row_bytes <= MAX_TILE_BYTES.max(ROW_ALIGN * row_bytes));
-            let widths = RowWidths { cols: 3, acc: 2, out: 1 };
+            let widths = RowWidths {
+                cols: 3,
+                acc: 2,
+                out: 1,
+            };
             let mut cols = vec![0u8; tiling.scratch_rows(rows) * 3];
             let mut acc = vec![0i32; tiling.scratch_rows(rows) * 2];
             let mut out = vec![0usize; rows];
-            let result: Result<(), ()> = for_each_tile(tiling, widths, &mut cols, &mut acc, &mut out, |tile| {
-                assert_eq!(tile.cols.len(), tile.rows * 3);
-                assert_eq!(tile.acc.len(), tile.rows * 2);
-                for (i, o) in tile.out.iter_mut().enumerate() {
-                    *o += tile.first_row + i + 1;
-                }
-                Ok(())
-            });
+            let result: Result<(), ()> =
+                for_each_tile(tiling, widths, &mut cols, &mut acc, &mut out, |tile| {
+                    assert_eq!(tile.cols.len(), tile.rows * 3);
+                    assert_eq!(tile.acc.len(), tile.rows * 2);
+                    for (i, o) in tile.out.iter_mut().enumerate() {
+                        *o += tile.first_row + i + 1;
+                    }
+                    Ok(())
+                });
             assert!(result.is_ok());
             let expected: Vec<usize> = (1..=rows).collect();
-            assert_eq!(out, expected, "rows {rows} threads {threads} row bytes {row_bytes}");
+            assert_eq!(
+                out, expected,
+                "rows {rows} threads {threads} row bytes {row_bytes}"
+            );
         }
     }
 }

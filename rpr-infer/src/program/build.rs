@@ -17,7 +17,12 @@ use crate::ops::pool::PoolGeometry;
 pub(crate) fn build(file: &RprFile) -> Result<Program, EngineError> {
     let model = file.model();
     let described = model.infer_shapes()?;
-    let mut builder = Builder { file, tensors: Vec::new(), ids: HashMap::new(), steps: Vec::new() };
+    let mut builder = Builder {
+        file,
+        tensors: Vec::new(),
+        ids: HashMap::new(),
+        steps: Vec::new(),
+    };
 
     let [c, h, w] = model.input_shape;
     let input = builder.add_tensor(INPUT, Shape::Map { c, h, w }, false);
@@ -32,20 +37,34 @@ pub(crate) fn build(file: &RprFile) -> Result<Program, EngineError> {
     }
 
     let output = *builder.ids.get(model.output.as_str()).ok_or_else(|| {
-        EngineError::invalid(&model.output, "the model output is not produced by any node")
+        EngineError::invalid(
+            &model.output,
+            "the model output is not produced by any node",
+        )
     })?;
     for meta in &builder.tensors {
         let expected = described.get(&meta.name).ok_or_else(|| {
-            EngineError::invalid(&meta.name, "the model description has no shape for this tensor")
+            EngineError::invalid(
+                &meta.name,
+                "the model description has no shape for this tensor",
+            )
         })?;
         if *expected != meta.shape.dims() {
             return Err(EngineError::invalid(
                 &meta.name,
-                format!("engine computed shape {:?}, the model description {expected:?}", meta.shape.dims()),
+                format!(
+                    "engine computed shape {:?}, the model description {expected:?}",
+                    meta.shape.dims()
+                ),
             ));
         }
     }
-    Ok(Program { tensors: builder.tensors, steps: builder.steps, input, output })
+    Ok(Program {
+        tensors: builder.tensors,
+        steps: builder.steps,
+        input,
+        output,
+    })
 }
 
 /// Maps each conv, add or BatchNorm node whose only consumer is a ReLU to that ReLU's name.
@@ -53,7 +72,9 @@ pub(crate) fn build(file: &RprFile) -> Result<Program, EngineError> {
 fn fused_relus(model: &Model) -> HashMap<&str, String> {
     let mut fused = HashMap::new();
     for node in &model.nodes {
-        if !matches!(node.op, Op::Conv2d(_) | Op::Add | Op::BatchNorm { .. }) || node.name == model.output {
+        if !matches!(node.op, Op::Conv2d(_) | Op::Add | Op::BatchNorm { .. })
+            || node.name == model.output
+        {
             continue;
         }
         let consumers = model.consumers(&node.name);
@@ -82,19 +103,33 @@ impl Builder<'_> {
             .map(|quant| quant.scale)
             .filter(|scale| nonnegative && scale.is_finite() && *scale > 0.0);
         let id = self.tensors.len();
-        self.tensors.push(TensorMeta { name: name.to_owned(), shape, nonnegative, u8_scale });
+        self.tensors.push(TensorMeta {
+            name: name.to_owned(),
+            shape,
+            nonnegative,
+            u8_scale,
+        });
         self.ids.insert(name.to_owned(), id);
         id
     }
 
     fn input(&self, node: &Node, index: usize) -> Result<TensorId, EngineError> {
         let name = node.inputs.get(index).ok_or_else(|| {
-            EngineError::invalid(&node.name, format!("needs at least {} inputs, has {}", index + 1, node.inputs.len()))
+            EngineError::invalid(
+                &node.name,
+                format!(
+                    "needs at least {} inputs, has {}",
+                    index + 1,
+                    node.inputs.len()
+                ),
+            )
         })?;
-        self.ids
-            .get(name)
-            .copied()
-            .ok_or_else(|| EngineError::invalid(&node.name, format!("input `{name}` is not produced by an earlier node")))
+        self.ids.get(name).copied().ok_or_else(|| {
+            EngineError::invalid(
+                &node.name,
+                format!("input `{name}` is not produced by an earlier node"),
+            )
+        })
     }
 
     fn map_shape(&self, node: &Node, id: TensorId) -> Result<(usize, usize, usize), EngineError> {
@@ -102,7 +137,10 @@ impl Builder<'_> {
             Shape::Map { c, h, w } => Ok((c, h, w)),
             Shape::Flat(_) => Err(EngineError::invalid(
                 &node.name,
-                format!("input `{}` is a flat vector, expected a feature map", self.tensors[id].name),
+                format!(
+                    "input `{}` is a flat vector, expected a feature map",
+                    self.tensors[id].name
+                ),
             )),
         }
     }
@@ -121,38 +159,73 @@ impl Builder<'_> {
             Op::BatchNorm { channels, eps } => {
                 let (c, h, w) = self.map_shape(node, first)?;
                 if c != *channels {
-                    return Err(EngineError::invalid(&node.name, format!("BatchNorm over {channels} channels reads {c}")));
+                    return Err(EngineError::invalid(
+                        &node.name,
+                        format!("BatchNorm over {channels} channels reads {c}"),
+                    ));
                 }
                 let op = lower_batch_norm(self.file, node, *channels, *eps, fuse)?;
                 (op, Shape::Map { c, h, w }, vec![first], fuse)
             }
             Op::Relu => (StepOp::Relu, self.tensors[first].shape, vec![first], true),
             Op::Add => {
-                let inputs = (0..node.inputs.len()).map(|i| self.input(node, i)).collect::<Result<Vec<_>, _>>()?;
+                let inputs = (0..node.inputs.len())
+                    .map(|i| self.input(node, i))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let shape = self.tensors[first].shape;
                 if inputs.len() < 2 || inputs.iter().any(|&i| self.tensors[i].shape != shape) {
-                    return Err(EngineError::invalid(&node.name, "Add needs two or more inputs of equal shape"));
+                    return Err(EngineError::invalid(
+                        &node.name,
+                        "Add needs two or more inputs of equal shape",
+                    ));
                 }
                 let all_nonnegative = inputs.iter().all(|&i| self.tensors[i].nonnegative);
-                (StepOp::Add { relu: fuse }, shape, inputs, fuse || all_nonnegative)
+                (
+                    StepOp::Add { relu: fuse },
+                    shape,
+                    inputs,
+                    fuse || all_nonnegative,
+                )
             }
             Op::MaxPool(pool) | Op::AvgPool(pool) => {
                 let (c, h, w) = self.map_shape(node, first)?;
                 let geom = pool_geometry(node, pool, [c, h, w])?;
-                let shape = Shape::Map { c, h: geom.out_hw[0], w: geom.out_hw[1] };
-                let op = if matches!(node.op, Op::MaxPool(_)) { StepOp::MaxPool(geom) } else { StepOp::AvgPool(geom) };
+                let shape = Shape::Map {
+                    c,
+                    h: geom.out_hw[0],
+                    w: geom.out_hw[1],
+                };
+                let op = if matches!(node.op, Op::MaxPool(_)) {
+                    StepOp::MaxPool(geom)
+                } else {
+                    StepOp::AvgPool(geom)
+                };
                 (op, shape, vec![first], first_nonnegative)
             }
             Op::GlobalAvgPool => {
                 let (c, _, _) = self.map_shape(node, first)?;
-                (StepOp::GlobalAvgPool, Shape::Map { c, h: 1, w: 1 }, vec![first], first_nonnegative)
+                (
+                    StepOp::GlobalAvgPool,
+                    Shape::Map { c, h: 1, w: 1 },
+                    vec![first],
+                    first_nonnegative,
+                )
             }
             Op::Concat => self.lower_concat(node)?,
             Op::Flatten => {
                 let len = self.tensors[first].shape.len();
-                (StepOp::Flatten, Shape::Flat(len), vec![first], first_nonnegative)
+                (
+                    StepOp::Flatten,
+                    Shape::Flat(len),
+                    vec![first],
+                    first_nonnegative,
+                )
             }
-            Op::Linear { in_features, out_features, bias } => {
+            Op::Linear {
+                in_features,
+                out_features,
+                bias,
+            } => {
                 let shape = self.tensors[first].shape;
                 let flat_ok = match shape {
                     Shape::Flat(n) => n == *in_features,
@@ -162,7 +235,10 @@ impl Builder<'_> {
                 if !flat_ok {
                     return Err(EngineError::invalid(
                         &node.name,
-                        format!("Linear expects {in_features} input features, its input has shape {:?}", shape.dims()),
+                        format!(
+                            "Linear expects {in_features} input features, its input has shape {:?}",
+                            shape.dims()
+                        ),
                     ));
                 }
                 let op = lower_linear(self.file, node, *in_features, *out_features, *bias)?;
@@ -171,20 +247,42 @@ impl Builder<'_> {
             Op::Upsample { size } => {
                 let (c, _, _) = self.map_shape(node, first)?;
                 if *size == 0 {
-                    return Err(EngineError::invalid(&node.name, "Upsample size must be positive"));
+                    return Err(EngineError::invalid(
+                        &node.name,
+                        "Upsample size must be positive",
+                    ));
                 }
-                (StepOp::Upsample, Shape::Map { c, h: *size, w: *size }, vec![first], first_nonnegative)
+                (
+                    StepOp::Upsample,
+                    Shape::Map {
+                        c,
+                        h: *size,
+                        w: *size,
+                    },
+                    vec![first],
+                    first_nonnegative,
+                )
             }
         };
 
         let name = relu.unwrap_or(&node.name);
         let output = self.add_tensor(name, shape, nonnegative);
-        self.steps.push(Step { node: node.name.clone(), inputs, output, op });
+        self.steps.push(Step {
+            node: node.name.clone(),
+            inputs,
+            output,
+            op,
+        });
         Ok(())
     }
 
-    fn lower_concat(&self, node: &Node) -> Result<(StepOp, Shape, Vec<TensorId>, bool), EngineError> {
-        let inputs = (0..node.inputs.len()).map(|i| self.input(node, i)).collect::<Result<Vec<_>, _>>()?;
+    fn lower_concat(
+        &self,
+        node: &Node,
+    ) -> Result<(StepOp, Shape, Vec<TensorId>, bool), EngineError> {
+        let inputs = (0..node.inputs.len())
+            .map(|i| self.input(node, i))
+            .collect::<Result<Vec<_>, _>>()?;
         let (_, h, w) = self.map_shape(node, inputs[0])?;
         let mut channels = 0;
         for &id in &inputs {
@@ -192,25 +290,59 @@ impl Builder<'_> {
             if (ih, iw) != (h, w) {
                 return Err(EngineError::invalid(
                     &node.name,
-                    format!("Concat input `{}` is {ih}x{iw}, expected {h}x{w}", self.tensors[id].name),
+                    format!(
+                        "Concat input `{}` is {ih}x{iw}, expected {h}x{w}",
+                        self.tensors[id].name
+                    ),
                 ));
             }
             channels += c;
         }
         let nonnegative = inputs.iter().all(|&i| self.tensors[i].nonnegative);
-        Ok((StepOp::Concat, Shape::Map { c: channels, h, w }, inputs, nonnegative))
+        Ok((
+            StepOp::Concat,
+            Shape::Map { c: channels, h, w },
+            inputs,
+            nonnegative,
+        ))
     }
 }
 
-fn pool_geometry(node: &Node, pool: &Pool2d, [c, h, w]: [usize; 3]) -> Result<PoolGeometry, EngineError> {
+fn pool_geometry(
+    node: &Node,
+    pool: &Pool2d,
+    [c, h, w]: [usize; 3],
+) -> Result<PoolGeometry, EngineError> {
     let size = |axis: usize, len: usize| {
-        pool_out_size(len, pool.kernel[axis], pool.stride[axis], pool.padding[axis], pool.ceil_mode)
+        pool_out_size(
+            len,
+            pool.kernel[axis],
+            pool.stride[axis],
+            pool.padding[axis],
+            pool.ceil_mode,
+        )
     };
     let (Some(out_h), Some(out_w)) = (size(0, h), size(1, w)) else {
-        return Err(EngineError::invalid(&node.name, format!("pooling window {:?} does not fit a {h}x{w} input", pool.kernel)));
+        return Err(EngineError::invalid(
+            &node.name,
+            format!(
+                "pooling window {:?} does not fit a {h}x{w} input",
+                pool.kernel
+            ),
+        ));
     };
     if pool.padding[0] * 2 > pool.kernel[0] || pool.padding[1] * 2 > pool.kernel[1] {
-        return Err(EngineError::invalid(&node.name, "pooling padding must be at most half the kernel size"));
+        return Err(EngineError::invalid(
+            &node.name,
+            "pooling padding must be at most half the kernel size",
+        ));
     }
-    Ok(PoolGeometry { channels: c, in_hw: [h, w], out_hw: [out_h, out_w], kernel: pool.kernel, stride: pool.stride, padding: pool.padding })
+    Ok(PoolGeometry {
+        channels: c,
+        in_hw: [h, w],
+        out_hw: [out_h, out_w],
+        kernel: pool.kernel,
+        stride: pool.stride,
+        padding: pool.padding,
+    })
 }

@@ -21,19 +21,53 @@ pub(crate) fn lower_conv(
     relu: bool,
 ) -> Result<(StepOp, Shape), EngineError> {
     if c != conv.in_channels {
-        return Err(EngineError::invalid(&node.name, format!("conv expects {} input channels, its input has {c}", conv.in_channels)));
+        return Err(EngineError::invalid(
+            &node.name,
+            format!(
+                "conv expects {} input channels, its input has {c}",
+                conv.in_channels
+            ),
+        ));
     }
     if conv.groups == 0 || c % conv.groups != 0 || conv.out_channels % conv.groups != 0 {
-        return Err(EngineError::invalid(&node.name, format!("groups = {} must divide the channel counts", conv.groups)));
+        return Err(EngineError::invalid(
+            &node.name,
+            format!("groups = {} must divide the channel counts", conv.groups),
+        ));
     }
-    let geom = ConvGeometry::new(c, [h, w], conv.kernel, conv.stride, conv.padding, conv.dilation).ok_or_else(|| {
-        EngineError::invalid(&node.name, format!("kernel {:?} with dilation {:?} does not fit a {h}x{w} input", conv.kernel, conv.dilation))
+    let geom = ConvGeometry::new(
+        c,
+        [h, w],
+        conv.kernel,
+        conv.stride,
+        conv.padding,
+        conv.dilation,
+    )
+    .ok_or_else(|| {
+        EngineError::invalid(
+            &node.name,
+            format!(
+                "kernel {:?} with dilation {:?} does not fit a {h}x{w} input",
+                conv.kernel, conv.dilation
+            ),
+        )
     })?;
-    let shape = Shape::Map { c: conv.out_channels, h: geom.out_h, w: geom.out_w };
+    let shape = Shape::Map {
+        c: conv.out_channels,
+        h: geom.out_h,
+        w: geom.out_w,
+    };
 
     let weight_name = format!("{}.weight", node.name);
-    let info = file.tensor_info(&weight_name).map_err(|_| missing(node, &weight_name))?;
-    let expected = [conv.out_channels, c / conv.groups, conv.kernel[0], conv.kernel[1]];
+    let info = file
+        .tensor_info(&weight_name)
+        .map_err(|_| missing(node, &weight_name))?;
+    let expected = [
+        conv.out_channels,
+        c / conv.groups,
+        conv.kernel[0],
+        conv.kernel[1],
+    ];
     if info.shape != expected {
         return Err(shape_error(node, &weight_name, &expected, &info.shape));
     }
@@ -41,15 +75,24 @@ pub(crate) fn lower_conv(
     let op = match info.dtype {
         TensorDType::Packed(encoding) => {
             if conv.groups != 1 {
-                return Err(EngineError::unsupported(&node.name, format!("packed conv with groups = {}", conv.groups)));
+                return Err(EngineError::unsupported(
+                    &node.name,
+                    format!("packed conv with groups = {}", conv.groups),
+                ));
             }
-            StepOp::PackedConv(Box::new(lower_packed(file, node, conv, geom, encoding, relu)?))
+            StepOp::PackedConv(Box::new(lower_packed(
+                file, node, conv, geom, encoding, relu,
+            )?))
         }
         TensorDType::F32 => {
             let weight = f32_tensor(file, node, &weight_name, expected.iter().product())?;
             let bias = optional_bias(file, node, conv.out_channels, conv.bias)?;
             let weights = FloatConvWeights::from_oihw(weight, expected, conv.groups, bias);
-            StepOp::FloatConv(Box::new(FloatConv { geom, weights, relu }))
+            StepOp::FloatConv(Box::new(FloatConv {
+                geom,
+                weights,
+                relu,
+            }))
         }
     };
     Ok((op, shape))
@@ -67,32 +110,75 @@ fn lower_packed(
     let k = geom.k(conv.in_channels);
     let view = file.packed(&weight_name)?;
     if view.rows != conv.out_channels || view.k != k {
-        return Err(shape_error(node, &weight_name, &[conv.out_channels, k], &[view.rows, view.k]));
+        return Err(shape_error(
+            node,
+            &weight_name,
+            &[conv.out_channels, k],
+            &[view.rows, view.k],
+        ));
     }
     let (encoding, weights) = match encoding {
         Encoding::Ternary3 => {
             let expanded = ternary3_to_ternary2(view).map_err(|error| {
-                EngineError::invalid(&node.name, format!("cannot expand base-3 weights `{weight_name}`: {error}"))
+                EngineError::invalid(
+                    &node.name,
+                    format!("cannot expand base-3 weights `{weight_name}`: {error}"),
+                )
             })?;
             (Encoding::Ternary2, PackedWeights::Owned(expanded))
         }
         other => (other, PackedWeights::InFile(weight_name)),
     };
-    let scale = f32_tensor(file, node, &format!("{}.scale", node.name), conv.out_channels)?.to_vec();
-    let bias = f32_tensor(file, node, &format!("{}.bias", node.name), conv.out_channels)?.to_vec();
-    Ok(PackedConv { geom, out_channels: conv.out_channels, encoding, weights, kp: padded_k(k), scale, bias, relu })
+    let scale = f32_tensor(
+        file,
+        node,
+        &format!("{}.scale", node.name),
+        conv.out_channels,
+    )?
+    .to_vec();
+    let bias = f32_tensor(
+        file,
+        node,
+        &format!("{}.bias", node.name),
+        conv.out_channels,
+    )?
+    .to_vec();
+    Ok(PackedConv {
+        geom,
+        out_channels: conv.out_channels,
+        encoding,
+        weights,
+        kp: padded_k(k),
+        scale,
+        bias,
+        relu,
+    })
 }
 
 /// Lowers an unfolded BatchNorm to `x * scale + shift` with eval-mode running statistics.
-pub(crate) fn lower_batch_norm(file: &RprFile, node: &Node, channels: usize, eps: f32, relu: bool) -> Result<StepOp, EngineError> {
+pub(crate) fn lower_batch_norm(
+    file: &RprFile,
+    node: &Node,
+    channels: usize,
+    eps: f32,
+    relu: bool,
+) -> Result<StepOp, EngineError> {
     let get = |suffix: &str| f32_tensor(file, node, &format!("{}.{suffix}", node.name), channels);
-    let (gamma, beta, mean, var) = (get("weight")?, get("bias")?, get("running_mean")?, get("running_var")?);
+    let (gamma, beta, mean, var) = (
+        get("weight")?,
+        get("bias")?,
+        get("running_mean")?,
+        get("running_var")?,
+    );
     let mut scale = Vec::with_capacity(channels);
     let mut shift = Vec::with_capacity(channels);
     for c in 0..channels {
         let denominator = (var[c] + eps).sqrt();
         if denominator.is_nan() || denominator <= 0.0 {
-            return Err(EngineError::invalid(&node.name, format!("running_var[{c}] + eps = {} is not positive", var[c] + eps)));
+            return Err(EngineError::invalid(
+                &node.name,
+                format!("running_var[{c}] + eps = {} is not positive", var[c] + eps),
+            ));
         }
         let s = gamma[c] / denominator;
         scale.push(s);
@@ -102,11 +188,24 @@ pub(crate) fn lower_batch_norm(file: &RprFile, node: &Node, channels: usize, eps
 }
 
 /// Lowers a fully connected layer.
-pub(crate) fn lower_linear(file: &RprFile, node: &Node, in_features: usize, out_features: usize, bias: bool) -> Result<StepOp, EngineError> {
+pub(crate) fn lower_linear(
+    file: &RprFile,
+    node: &Node,
+    in_features: usize,
+    out_features: usize,
+    bias: bool,
+) -> Result<StepOp, EngineError> {
     let weight_name = format!("{}.weight", node.name);
-    let shape = file.tensor_shape(&weight_name).map_err(|_| missing(node, &weight_name))?;
+    let shape = file
+        .tensor_shape(&weight_name)
+        .map_err(|_| missing(node, &weight_name))?;
     if shape != [out_features, in_features] {
-        return Err(shape_error(node, &weight_name, &[out_features, in_features], shape));
+        return Err(shape_error(
+            node,
+            &weight_name,
+            &[out_features, in_features],
+            shape,
+        ));
     }
     let weight = f32_tensor(file, node, &weight_name, out_features * in_features)?.to_vec();
     let bias = optional_bias(file, node, out_features, bias)?;
@@ -115,7 +214,12 @@ pub(crate) fn lower_linear(file: &RprFile, node: &Node, in_features: usize, out_
 
 /// Reads `{node}.bias`: required if `declared`, else zeros when absent. Export may add a bias
 /// to a conv declared without one when it folds a BatchNorm into it.
-fn optional_bias(file: &RprFile, node: &Node, channels: usize, declared: bool) -> Result<Vec<f32>, EngineError> {
+fn optional_bias(
+    file: &RprFile,
+    node: &Node,
+    channels: usize,
+    declared: bool,
+) -> Result<Vec<f32>, EngineError> {
     let name = format!("{}.bias", node.name);
     match file.tensor_info(&name) {
         Ok(_) => Ok(f32_tensor(file, node, &name, channels)?.to_vec()),
@@ -125,7 +229,12 @@ fn optional_bias(file: &RprFile, node: &Node, channels: usize, declared: bool) -
 }
 
 /// Reads an f32 tensor of exactly `len` finite values.
-fn f32_tensor<'f>(file: &'f RprFile, node: &Node, name: &str, len: usize) -> Result<&'f [f32], EngineError> {
+fn f32_tensor<'f>(
+    file: &'f RprFile,
+    node: &Node,
+    name: &str,
+    len: usize,
+) -> Result<&'f [f32], EngineError> {
     let values = match file.tensor_f32(name) {
         Ok(values) => values,
         Err(FormatError::TensorNotFound { .. }) => return Err(missing(node, name)),
@@ -146,7 +255,10 @@ fn f32_tensor<'f>(file: &'f RprFile, node: &Node, name: &str, len: usize) -> Res
 }
 
 fn missing(node: &Node, tensor: &str) -> EngineError {
-    EngineError::MissingTensor { node: node.name.clone(), tensor: tensor.to_owned() }
+    EngineError::MissingTensor {
+        node: node.name.clone(),
+        tensor: tensor.to_owned(),
+    }
 }
 
 fn shape_error(node: &Node, tensor: &str, expected: &[usize], found: &[usize]) -> EngineError {

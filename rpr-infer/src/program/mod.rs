@@ -87,7 +87,10 @@ pub(crate) struct FloatConv {
 
 impl std::fmt::Debug for FloatConv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FloatConv").field("geom", &self.geom).field("relu", &self.relu).finish()
+        f.debug_struct("FloatConv")
+            .field("geom", &self.geom)
+            .field("relu", &self.relu)
+            .finish()
     }
 }
 
@@ -104,9 +107,15 @@ pub(crate) enum StepOp {
     PackedConv(Box<PackedConv>),
     FloatConv(Box<FloatConv>),
     /// Unfolded BatchNorm as `x * scale + shift`.
-    Affine { scale: Vec<f32>, shift: Vec<f32>, relu: bool },
+    Affine {
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+        relu: bool,
+    },
     Relu,
-    Add { relu: bool },
+    Add {
+        relu: bool,
+    },
     MaxPool(PoolGeometry),
     AvgPool(PoolGeometry),
     GlobalAvgPool,

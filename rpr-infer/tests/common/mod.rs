@@ -22,7 +22,12 @@ pub struct Fixture {
 /// weights, quantizes every conv except those reading the image, calibrates on 4 random images
 /// and exports it.
 pub fn fixture(arch: &str, channels: usize, size: usize, bits: Bits, seed: u64) -> Fixture {
-    let cfg = ZooConfig { input_channels: channels, input_size: size, num_classes: 10, upsample_to: None };
+    let cfg = ZooConfig {
+        input_channels: channels,
+        input_size: size,
+        num_classes: 10,
+        upsample_to: None,
+    };
     let model = zoo::build(arch, &cfg).expect("zoo architecture builds");
     fixture_for_model(model, bits, seed, false)
 }
@@ -31,12 +36,26 @@ pub fn fixture(arch: &str, channels: usize, size: usize, bits: Bits, seed: u64) 
 pub fn fixture_for_model(model: Model, bits: Bits, seed: u64, ternary3: bool) -> Fixture {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (tensors, quant) = random_tensors(&model, bits, &mut rng);
-    let checkpoint = Checkpoint { model, quant: Some(quant), tensors };
+    let checkpoint = Checkpoint {
+        model,
+        quant: Some(quant),
+        tensors,
+    };
 
     let images = random_images(&mut rng, 4, checkpoint.model.input_shape);
-    let calibration = calibrate(&checkpoint.model, &checkpoint.tensors, images.view(), "random", 100.0, &mut |_| {})
-        .expect("calibration runs");
-    let options = PackOptions { ternary3, calibration: Some(calibration) };
+    let calibration = calibrate(
+        &checkpoint.model,
+        &checkpoint.tensors,
+        images.view(),
+        "random",
+        100.0,
+        &mut |_| {},
+    )
+    .expect("calibration runs");
+    let options = PackOptions {
+        ternary3,
+        calibration: Some(calibration),
+    };
     let bytes = encode_rpr(&checkpoint, &options).expect("export succeeds");
     Fixture { checkpoint, bytes }
 }
@@ -52,7 +71,11 @@ pub fn random_tensors(model: &Model, bits: Bits, rng: &mut ChaCha8Rng) -> (Tenso
         .filter(|n| matches!(n.op, Op::Conv2d(_)) && !n.inputs.iter().any(|i| i == INPUT))
         .map(|n| n.name.as_str())
         .collect();
-    let mut quant = QuantSpec { bits, granularity: Granularity::PerChannel, layers: Default::default() };
+    let mut quant = QuantSpec {
+        bits,
+        granularity: Granularity::PerChannel,
+        layers: Default::default(),
+    };
     let mut tensors = Tensors::new();
     for spec in model.parameters() {
         let len: usize = spec.shape.iter().product();
@@ -61,10 +84,14 @@ pub fn random_tensors(model: &Model, bits: Bits, rng: &mut ChaCha8Rng) -> (Tenso
         let values: Vec<f32> = match suffix {
             "num_batches_tracked" => vec![0.0; len],
             "running_mean" | "bias" => (0..len).map(|_| rng.gen_range(-0.1..0.1)).collect(),
-            "running_var" | "weight" if spec.shape.len() == 1 => (0..len).map(|_| rng.gen_range(0.6..1.4)).collect(),
+            "running_var" | "weight" if spec.shape.len() == 1 => {
+                (0..len).map(|_| rng.gen_range(0.6..1.4)).collect()
+            }
             "weight" if quantized.contains(&spec.node.as_str()) => {
                 let (values, scales) = random_codes(rng, spec.shape[0], fan_in, bits);
-                quant.layers.insert(spec.node.clone(), LayerQuant { scales });
+                quant
+                    .layers
+                    .insert(spec.node.clone(), LayerQuant { scales });
                 values
             }
             _ => {
@@ -72,14 +99,22 @@ pub fn random_tensors(model: &Model, bits: Bits, rng: &mut ChaCha8Rng) -> (Tenso
                 (0..len).map(|_| rng.gen_range(-bound..bound)).collect()
             }
         };
-        tensors.insert(spec.name.clone(), ArrayD::from_shape_vec(IxDyn(&spec.shape), values).expect("shape fits"));
+        tensors.insert(
+            spec.name.clone(),
+            ArrayD::from_shape_vec(IxDyn(&spec.shape), values).expect("shape fits"),
+        );
     }
     (tensors, quant)
 }
 
 /// `rows x fan_in` weights `scale[row] * code` and the scales. Ternary codes are -1, 0, 0, +1
 /// for the 2-bit values 0..=3 (half of the weights zero), binary codes -1, +1 for one bit.
-fn random_codes(rng: &mut ChaCha8Rng, rows: usize, fan_in: usize, bits: Bits) -> (Vec<f32>, Vec<f32>) {
+fn random_codes(
+    rng: &mut ChaCha8Rng,
+    rows: usize,
+    fan_in: usize,
+    bits: Bits,
+) -> (Vec<f32>, Vec<f32>) {
     let (bits_per_code, nonzero_fraction) = match bits {
         Bits::Ternary => (2, 0.5),
         Bits::Binary => (1, 1.0),
@@ -117,7 +152,11 @@ pub fn random_images(rng: &mut ChaCha8Rng, n: usize, [c, h, w]: [usize; 3]) -> A
 /// Largest absolute difference, and the largest absolute reference value.
 pub fn max_abs_diff(actual: &Array2<f32>, expected: &Array2<f32>) -> (f32, f32) {
     assert_eq!(actual.dim(), expected.dim(), "logit shapes differ");
-    let diff = actual.iter().zip(expected).map(|(a, e)| (a - e).abs()).fold(0.0, f32::max);
+    let diff = actual
+        .iter()
+        .zip(expected)
+        .map(|(a, e)| (a - e).abs())
+        .fold(0.0, f32::max);
     let scale = expected.iter().map(|e| e.abs()).fold(0.0, f32::max);
     (diff, scale)
 }
@@ -126,6 +165,10 @@ pub fn max_abs_diff(actual: &Array2<f32>, expected: &Array2<f32>) -> (f32, f32) 
 pub fn top1(logits: &Array2<f32>) -> Vec<usize> {
     logits
         .outer_iter()
-        .map(|row| row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best }))
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .fold(0, |best, (i, v)| if *v > row[best] { i } else { best })
+        })
         .collect()
 }

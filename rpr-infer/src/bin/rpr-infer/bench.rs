@@ -50,10 +50,16 @@ struct BenchReport {
 }
 
 pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let engine = Engine::load(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    let engine = Engine::load(&args.model)
+        .with_context(|| format!("cannot load {}", args.model.display()))?;
     let batch = args.batch as usize;
     let [c, h, w] = engine.input_shape();
-    let options = SessionOptions { precision: args.precision.into(), threads: args.threads, batch, isa: None };
+    let options = SessionOptions {
+        precision: args.precision.into(),
+        threads: args.threads,
+        batch,
+        isa: None,
+    };
     let mut session = Session::new(&engine, options)?;
 
     // Normalized images are roughly standard normal; uniform [-2, 2] exercises the same range.
@@ -63,7 +69,11 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         session.run(input.view())?;
     }
 
-    let progress = if args.json { ProgressBar::hidden() } else { ProgressBar::new(args.iters) };
+    let progress = if args.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(args.iters)
+    };
     let mut samples: Vec<Duration> = Vec::with_capacity(args.iters as usize);
     for _ in 0..args.iters {
         let start = Instant::now();
@@ -88,9 +98,18 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("model       {} ({} kernels, {} precision)", report.model, report.kernels, report.precision);
-        println!("batch {batch}, {} threads, {} runs", report.threads, args.iters);
-        println!("latency     p50 {:.3} ms, p99 {:.3} ms per run", latency.p50_ms, latency.p99_ms);
+        println!(
+            "model       {} ({} kernels, {} precision)",
+            report.model, report.kernels, report.precision
+        );
+        println!(
+            "batch {batch}, {} threads, {} runs",
+            report.threads, args.iters
+        );
+        println!(
+            "latency     p50 {:.3} ms, p99 {:.3} ms per run",
+            latency.p50_ms, latency.p99_ms
+        );
         println!("throughput  {:.1} images/s", report.images_per_second);
     }
     Ok(())

@@ -29,9 +29,11 @@ pub(crate) struct RunArgs {
 }
 
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
-    let engine = Engine::load(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    let engine = Engine::load(&args.model)
+        .with_context(|| format!("cannot load {}", args.model.display()))?;
     let [channels, height, width] = engine.input_shape();
-    let image = image::open(&args.image).with_context(|| format!("cannot decode image {}", args.image.display()))?;
+    let image = image::open(&args.image)
+        .with_context(|| format!("cannot decode image {}", args.image.display()))?;
     let resized = image.resize_exact(width as u32, height as u32, FilterType::Triangle);
     let pixels: Vec<u8> = match channels {
         1 => resized.to_luma8().into_raw(),
@@ -41,14 +43,23 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
 
     let norm = args.dataset.normalization();
     if norm.mean.len() != channels {
-        bail!("{:?} normalization has {} channels, the model {channels}; pick the matching --dataset", args.dataset, norm.mean.len());
+        bail!(
+            "{:?} normalization has {} channels, the model {channels}; pick the matching --dataset",
+            args.dataset,
+            norm.mean.len()
+        );
     }
     let input = Array4::from_shape_fn((1, channels, height, width), |(_, c, y, x)| {
         let value = f32::from(pixels[(y * width + x) * channels + c]) / 255.0;
         (value - norm.mean[c]) / norm.std[c]
     });
 
-    let options = SessionOptions { precision: args.precision.into(), threads: args.threads, batch: 1, isa: None };
+    let options = SessionOptions {
+        precision: args.precision.into(),
+        threads: args.threads,
+        batch: 1,
+        isa: None,
+    };
     let mut session = Session::new(&engine, options)?;
     let logits = session.run(input.view())?;
     let row: Vec<f32> = logits.row(0).to_vec();

@@ -23,7 +23,10 @@ impl DatasetArg {
             (DatasetArg::Mnist, Some(root)) => data::load_mnist(root, Split::Test)?,
             (DatasetArg::Cifar10, Some(root)) => data::load_cifar10(root, Split::Test)?,
             (other, None) => {
-                let name = other.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default();
+                let name = other
+                    .to_possible_value()
+                    .map(|v| v.get_name().to_owned())
+                    .unwrap_or_default();
                 bail!("--data-dir is required for --dataset {name}; point it at the extracted data set")
             }
         };
@@ -64,6 +67,11 @@ pub(crate) fn check_shape(dataset: &Dataset, model_input: [usize; 3]) -> anyhow:
 }
 
 /// Normalized f32 batch of the images at `indices`.
-pub(crate) fn batch(dataset: &Dataset, indices: &[usize], norm: &Normalization) -> anyhow::Result<ndarray::Array4<f32>> {
-    data::try_to_f32_normalized(dataset, indices, norm).with_context(|| format!("cannot normalize {}", dataset.name))
+pub(crate) fn batch(
+    dataset: &Dataset,
+    indices: &[usize],
+    norm: &Normalization,
+) -> anyhow::Result<ndarray::Array4<f32>> {
+    data::try_to_f32_normalized(dataset, indices, norm)
+        .with_context(|| format!("cannot normalize {}", dataset.name))
 }

@@ -58,17 +58,34 @@ struct EvalReport {
 }
 
 pub(crate) fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let engine = Engine::load(&args.model).with_context(|| format!("cannot load {}", args.model.display()))?;
+    let engine = Engine::load(&args.model)
+        .with_context(|| format!("cannot load {}", args.model.display()))?;
     let dataset = args.dataset.load_test(args.data_dir.as_deref())?;
     dataset::check_shape(&dataset, engine.input_shape())?;
     let norm = args.dataset.normalization();
     let batch = args.batch as usize;
-    let options = SessionOptions { precision: args.precision.into(), threads: args.threads, batch, isa: None };
+    let options = SessionOptions {
+        precision: args.precision.into(),
+        threads: args.threads,
+        batch,
+        isa: None,
+    };
     let mut session = Session::new(&engine, options)?;
 
-    let total = args.limit.map_or(dataset.len(), |limit| usize::try_from(limit).unwrap_or(usize::MAX)).min(dataset.len());
-    let progress = if args.json { ProgressBar::hidden() } else { ProgressBar::new(total as u64) };
-    progress.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} images, {per_sec}, eta {eta}")?);
+    let total = args
+        .limit
+        .map_or(dataset.len(), |limit| {
+            usize::try_from(limit).unwrap_or(usize::MAX)
+        })
+        .min(dataset.len());
+    let progress = if args.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total as u64)
+    };
+    progress.set_style(ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} images, {per_sec}, eta {eta}",
+    )?);
 
     let mut correct = 0;
     let mut latencies = Vec::with_capacity(total.div_ceil(batch));
@@ -82,7 +99,8 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<()> {
         busy += elapsed;
         latencies.push(elapsed);
         for (row, &index) in logits.outer_iter().zip(chunk) {
-            if argmax(row.as_slice().unwrap_or(&row.to_vec())) == usize::from(dataset.labels[index]) {
+            if argmax(row.as_slice().unwrap_or(&row.to_vec())) == usize::from(dataset.labels[index])
+            {
                 correct += 1;
             }
         }
@@ -102,20 +120,42 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<()> {
         packed_layers,
         images: total,
         correct,
-        top1: if total == 0 { 0.0 } else { correct as f64 / total as f64 },
-        images_per_second: if busy.is_zero() { 0.0 } else { total as f64 / busy.as_secs_f64() },
+        top1: if total == 0 {
+            0.0
+        } else {
+            correct as f64 / total as f64
+        },
+        images_per_second: if busy.is_zero() {
+            0.0
+        } else {
+            total as f64 / busy.as_secs_f64()
+        },
         latency_ms: Latency::from_samples(&latencies),
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("model       {} on {}", report.model, report.dataset);
-        println!("precision   {} ({} of {} packed layers on u8), kernels {}", report.precision, int8_layers, packed_layers, report.kernels);
-        println!("top-1       {:.2}% ({} / {})", report.top1 * 100.0, correct, total);
-        println!("throughput  {:.1} images/s, {} threads, batch {}", report.images_per_second, report.threads, batch);
+        println!(
+            "precision   {} ({} of {} packed layers on u8), kernels {}",
+            report.precision, int8_layers, packed_layers, report.kernels
+        );
+        println!(
+            "top-1       {:.2}% ({} / {})",
+            report.top1 * 100.0,
+            correct,
+            total
+        );
+        println!(
+            "throughput  {:.1} images/s, {} threads, batch {}",
+            report.images_per_second, report.threads, batch
+        );
         if let Some(latency) = report.latency_ms {
             let unit = if batch == 1 { "per image" } else { "per batch" };
-            println!("latency     p50 {:.3} ms, p99 {:.3} ms {unit}", latency.p50_ms, latency.p99_ms);
+            println!(
+                "latency     p50 {:.3} ms, p99 {:.3} ms {unit}",
+                latency.p50_ms, latency.p99_ms
+            );
         }
     }
     Ok(())

@@ -11,7 +11,11 @@ use rpr_infer::Precision;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "rpr-infer", version, about = "Run binary- and ternary-weight networks from .rpr files")]
+#[command(
+    name = "rpr-infer",
+    version,
+    about = "Run binary- and ternary-weight networks from .rpr files"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,7 +51,9 @@ impl From<PrecisionArg> for Precision {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {

@@ -18,7 +18,10 @@ impl Latency {
         let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
         ms.sort_by(f64::total_cmp);
         let rank = |q: f64| ms[((q * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
-        Some(Self { p50_ms: rank(0.50), p99_ms: rank(0.99) })
+        Some(Self {
+            p50_ms: rank(0.50),
+            p99_ms: rank(0.99),
+        })
     }
 }
 

@@ -51,7 +51,12 @@ unsafe fn load_words(ptr: *const u32, count: usize) -> uint8x16_t {
 }
 
 #[target_feature(enable = "neon")]
-unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u32, w: *const u8, out: *mut i32) {
+unsafe fn tile<const M: usize, const N: usize>(
+    d: &Dims,
+    a: *const u32,
+    w: *const u8,
+    out: *mut i32,
+) {
     let mut totals = [[0u32; N]; M];
     let mut counts = [[vdupq_n_u16(0); N]; M];
     let mut start = 0;
@@ -71,7 +76,10 @@ unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u32, w: *cons
         let valid = vreinterpretq_u8_u32(unsafe { vld1q_u32(valid.as_ptr()) });
         for (i, count_row) in counts.iter_mut().enumerate() {
             // SAFETY: words `start..start + count` of activation row `i` exist.
-            let x = vandq_u8(unsafe { load_words(a.add(i * d.words + start), count) }, valid);
+            let x = vandq_u8(
+                unsafe { load_words(a.add(i * d.words + start), count) },
+                valid,
+            );
             for (c, &v) in count_row.iter_mut().zip(&weights) {
                 *c = vpadalq_u8(*c, vcntq_u8(veorq_u8(x, v)));
             }

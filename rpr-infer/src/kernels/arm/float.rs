@@ -15,7 +15,13 @@ const NR: usize = 2;
 pub(crate) const TERNARY_NAME: &str = "neon_addsub_ternary_f32_4x2";
 pub(crate) const BINARY_NAME: &str = "neon_addsub_binary_f32_4x2";
 
-pub(crate) fn gemm<const BINARY: bool>(_token: Neon, d: &Dims, a: &[f32], w: &[u8], out: &mut [f32]) {
+pub(crate) fn gemm<const BINARY: bool>(
+    _token: Neon,
+    d: &Dims,
+    a: &[f32],
+    w: &[u8],
+    out: &mut [f32],
+) {
     for_each_tile(d.p, d.o, MR, NR, |i, j, tm, tn| {
         // SAFETY: the token proves NEON. `check` verified `a` (`p * kp`),
         // `w` (`o * row_bytes`) and `out` (`(p - 1) * stride + o`), and the
@@ -66,7 +72,11 @@ unsafe fn tile<const BINARY: bool, const M: usize, const N: usize>(
             let x = vreinterpretq_u32_f32(unsafe { vld1q_f32(a.add(i * d.kp + 4 * chunk)) });
             for (j, acc_ij) in acc_row.iter_mut().enumerate() {
                 let signed = veorq_u32(x, flip[j]);
-                let term = if BINARY { signed } else { vandq_u32(signed, keep[j]) };
+                let term = if BINARY {
+                    signed
+                } else {
+                    vandq_u32(signed, keep[j])
+                };
                 *acc_ij = vaddq_f32(*acc_ij, vreinterpretq_f32_u32(term));
             }
         }

@@ -155,12 +155,40 @@ pub(crate) fn variants() -> Vec<KernelVariant> {
         kernel,
     };
     vec![
-        variant(u8_addsub::TERNARY_NAME, neon, AnyKernel::TernaryU8(neon_addsub_ternary_u8_strided)),
-        variant(u8_sdot::TERNARY_NAME, dot, AnyKernel::TernaryU8(neon_sdot_ternary_u8_strided)),
-        variant(u8_addsub::BINARY_NAME, neon, AnyKernel::BinaryU8(neon_addsub_binary_u8_strided)),
-        variant(u8_sdot::BINARY_NAME, dot, AnyKernel::BinaryU8(neon_sdot_binary_u8_strided)),
-        variant(binary_b1::NAME, neon, AnyKernel::BinaryB1(neon_cnt_binary_b1_strided)),
-        variant(float::TERNARY_NAME, neon, AnyKernel::TernaryF32(neon_ternary_f32_strided)),
-        variant(float::BINARY_NAME, neon, AnyKernel::BinaryF32(neon_binary_f32_strided)),
+        variant(
+            u8_addsub::TERNARY_NAME,
+            neon,
+            AnyKernel::TernaryU8(neon_addsub_ternary_u8_strided),
+        ),
+        variant(
+            u8_sdot::TERNARY_NAME,
+            dot,
+            AnyKernel::TernaryU8(neon_sdot_ternary_u8_strided),
+        ),
+        variant(
+            u8_addsub::BINARY_NAME,
+            neon,
+            AnyKernel::BinaryU8(neon_addsub_binary_u8_strided),
+        ),
+        variant(
+            u8_sdot::BINARY_NAME,
+            dot,
+            AnyKernel::BinaryU8(neon_sdot_binary_u8_strided),
+        ),
+        variant(
+            binary_b1::NAME,
+            neon,
+            AnyKernel::BinaryB1(neon_cnt_binary_b1_strided),
+        ),
+        variant(
+            float::TERNARY_NAME,
+            neon,
+            AnyKernel::TernaryF32(neon_ternary_f32_strided),
+        ),
+        variant(
+            float::BINARY_NAME,
+            neon,
+            AnyKernel::BinaryF32(neon_binary_f32_strided),
+        ),
     ]
 }

@@ -19,7 +19,13 @@ const FLUSH: usize = 128;
 pub(crate) const TERNARY_NAME: &str = "neon_addsub_ternary_u8_4x2";
 pub(crate) const BINARY_NAME: &str = "neon_addsub_binary_u8_4x2";
 
-pub(crate) fn gemm<const BINARY: bool>(_token: Neon, d: &Dims, a: &[u8], w: &[u8], out: &mut [i32]) {
+pub(crate) fn gemm<const BINARY: bool>(
+    _token: Neon,
+    d: &Dims,
+    a: &[u8],
+    w: &[u8],
+    out: &mut [i32],
+) {
     for_each_tile(d.p, d.o, MR, NR, |i, j, tm, tn| {
         // SAFETY: the token proves NEON. `check` verified `a` (`p * kp`),
         // `w` (`o * row_bytes`) and `out` (`(p - 1) * stride + o`), and the

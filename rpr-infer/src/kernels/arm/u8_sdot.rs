@@ -18,10 +18,21 @@ const NR: usize = 2;
 pub(crate) const TERNARY_NAME: &str = "neon_sdot_ternary_u8_4x2";
 pub(crate) const BINARY_NAME: &str = "neon_sdot_binary_u8_4x2";
 
-pub(crate) fn gemm<const BINARY: bool>(_token: NeonDot, d: &Dims, a: &[u8], w: &[u8], out: &mut [i32]) {
+pub(crate) fn gemm<const BINARY: bool>(
+    _token: NeonDot,
+    d: &Dims,
+    a: &[u8],
+    w: &[u8],
+    out: &mut [i32],
+) {
     for_each_tile(d.p, d.o, MR, NR, |i, j, tm, tn| {
-        let code_sums: [i32; NR] =
-            std::array::from_fn(|jj| if jj < tn { code_sum::<BINARY>(d, d.weight_row(w, j + jj)) } else { 0 });
+        let code_sums: [i32; NR] = std::array::from_fn(|jj| {
+            if jj < tn {
+                code_sum::<BINARY>(d, d.weight_row(w, j + jj))
+            } else {
+                0
+            }
+        });
         // SAFETY: the token proves NEON and dotprod. `check` verified `a`
         // (`p * kp`), `w` (`o * row_bytes`) and `out` (`(p - 1) * stride + o`),
         // and the tile rows `i..i + tm <= p` and columns `j..j + tn <= o`
@@ -42,12 +53,16 @@ pub(crate) fn gemm<const BINARY: bool>(_token: NeonDot, d: &Dims, a: &[u8], w: &
 
 /// Sum of the codes of one weight row over all `kp` columns.
 fn code_sum<const BINARY: bool>(d: &Dims, row: &[u8]) -> i32 {
-    let ones: u32 = (0..d.words).map(|index| word(row, index).count_ones()).sum();
+    let ones: u32 = (0..d.words)
+        .map(|index| word(row, index).count_ones())
+        .sum();
     if BINARY {
         // Clear bits, padding included, are -1.
         2 * ones as i32 - d.kp as i32
     } else {
-        let negative: u32 = (0..d.words).map(|index| word(row, d.words + index).count_ones()).sum();
+        let negative: u32 = (0..d.words)
+            .map(|index| word(row, d.words + index).count_ones())
+            .sum();
         ones as i32 - 2 * negative as i32
     }
 }

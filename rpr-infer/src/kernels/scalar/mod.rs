@@ -103,7 +103,10 @@ pub(crate) fn variants() -> Vec<KernelVariant> {
         variant(NAMES.ternary_u8, AnyKernel::TernaryU8(ternary_u8_strided)),
         variant(NAMES.binary_u8, AnyKernel::BinaryU8(binary_u8_strided)),
         variant(NAMES.binary_b1, AnyKernel::BinaryB1(binary_b1_strided)),
-        variant(NAMES.ternary_f32, AnyKernel::TernaryF32(ternary_f32_strided)),
+        variant(
+            NAMES.ternary_f32,
+            AnyKernel::TernaryF32(ternary_f32_strided),
+        ),
         variant(NAMES.binary_f32, AnyKernel::BinaryF32(binary_f32_strided)),
     ]
 }

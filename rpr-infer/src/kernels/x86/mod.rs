@@ -137,7 +137,6 @@ gemm_entry!(
     }
 );
 
-
 gemm_entry!(
     avx2_maddubs_ternary_u8,
     avx2_maddubs_ternary_u8_strided,

@@ -19,5 +19,8 @@ pub(crate) fn hsum4_epi32(a: __m512i, b: __m512i, c: __m512i, d: __m512i) -> __m
         _mm512_castsi512_si256(abcd),
         _mm512_extracti64x4_epi64::<1>(abcd),
     );
-    _mm_add_epi32(_mm256_castsi256_si128(half), _mm256_extracti128_si256::<1>(half))
+    _mm_add_epi32(
+        _mm256_castsi256_si128(half),
+        _mm256_extracti128_si256::<1>(half),
+    )
 }

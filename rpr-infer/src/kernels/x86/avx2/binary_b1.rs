@@ -51,17 +51,26 @@ pub(crate) fn gemm(_token: Avx2, d: &Dims, a: &[u32], w: &[u8], out: &mut [i32])
 #[target_feature(enable = "avx2")]
 fn popcount_epi64(v: __m256i) -> __m256i {
     let table = _mm256_setr_epi8(
-        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3,
+        3, 4,
     );
     let low_nibble = _mm256_set1_epi8(0x0f);
     let low = _mm256_and_si256(v, low_nibble);
     let high = _mm256_and_si256(_mm256_srli_epi16::<4>(v), low_nibble);
-    let counts = _mm256_add_epi8(_mm256_shuffle_epi8(table, low), _mm256_shuffle_epi8(table, high));
+    let counts = _mm256_add_epi8(
+        _mm256_shuffle_epi8(table, low),
+        _mm256_shuffle_epi8(table, high),
+    );
     _mm256_sad_epu8(counts, _mm256_setzero_si256())
 }
 
 #[target_feature(enable = "avx2")]
-unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u32, w: *const u8, out: *mut i32) {
+unsafe fn tile<const M: usize, const N: usize>(
+    d: &Dims,
+    a: *const u32,
+    w: *const u8,
+    out: *mut i32,
+) {
     let full_words = d.k / 32;
     let mut acc = [[_mm256_setzero_si256(); N]; M];
     let mut start = 0;
@@ -95,7 +104,10 @@ unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u32, w: *cons
             if partial {
                 // SAFETY: word `full_words < words` exists in both rows.
                 let (x, y) = unsafe {
-                    (a.add(i * d.words + full_words).read(), read_word(w.add(j * d.row_bytes), 4 * full_words))
+                    (
+                        a.add(i * d.words + full_words).read(),
+                        read_word(w.add(j * d.row_bytes), 4 * full_words),
+                    )
                 };
                 differing += i64::from(((x ^ y) & last_mask).count_ones());
             }

@@ -15,7 +15,13 @@ const NR: usize = 2;
 pub(crate) const TERNARY_NAME: &str = "avx2_addsub_ternary_f32_4x2";
 pub(crate) const BINARY_NAME: &str = "avx2_addsub_binary_f32_4x2";
 
-pub(crate) fn gemm<const BINARY: bool>(_token: Avx2, d: &Dims, a: &[f32], w: &[u8], out: &mut [f32]) {
+pub(crate) fn gemm<const BINARY: bool>(
+    _token: Avx2,
+    d: &Dims,
+    a: &[f32],
+    w: &[u8],
+    out: &mut [f32],
+) {
     let mut i0 = 0;
     while i0 < d.p {
         let m = MR.min(d.p - i0);
@@ -76,7 +82,11 @@ unsafe fn tile<const BINARY: bool, const M: usize, const N: usize>(
             let x = unsafe { _mm256_loadu_ps(a.add(i * d.kp + 8 * chunk)) };
             for (j, acc_ij) in acc_row.iter_mut().enumerate() {
                 let signed = _mm256_xor_ps(x, flip[j]);
-                let term = if BINARY { signed } else { _mm256_and_ps(signed, keep[j]) };
+                let term = if BINARY {
+                    signed
+                } else {
+                    _mm256_and_ps(signed, keep[j])
+                };
                 *acc_ij = _mm256_add_ps(*acc_ij, term);
             }
         }

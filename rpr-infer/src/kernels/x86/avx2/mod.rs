@@ -17,8 +17,8 @@ pub(crate) fn expand_bits_epi8(bits: u32) -> __m256i {
     let spread = _mm256_shuffle_epi8(
         broadcast,
         _mm256_setr_epi8(
-            0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3,
-            3, 3,
+            0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3,
+            3, 3, 3,
         ),
     );
     // Bytes 0x01, 0x02, ..., 0x80, repeated: byte `i` tests bit `i % 8`.

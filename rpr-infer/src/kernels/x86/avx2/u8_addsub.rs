@@ -55,12 +55,22 @@ unsafe fn blocked(d: &Dims, a: &[u8], w: &[u8], out: &mut [i32]) {
                         (MR, _) => tile::<MR, 1>(d, a_tile, &masks, out_tile),
                         (_, NR) => {
                             for r in 0..m {
-                                tile::<1, NR>(d, a_tile.add(r * d.kp), &masks, out_tile.add(r * d.stride));
+                                tile::<1, NR>(
+                                    d,
+                                    a_tile.add(r * d.kp),
+                                    &masks,
+                                    out_tile.add(r * d.stride),
+                                );
                             }
                         }
                         _ => {
                             for r in 0..m {
-                                tile::<1, 1>(d, a_tile.add(r * d.kp), &masks, out_tile.add(r * d.stride));
+                                tile::<1, 1>(
+                                    d,
+                                    a_tile.add(r * d.kp),
+                                    &masks,
+                                    out_tile.add(r * d.stride),
+                                );
                             }
                         }
                     }
@@ -80,8 +90,12 @@ fn expand_masks(d: &Dims, w: &[u8], j0: usize, n: usize, masks: &mut [__m256i]) 
         let row = d.weight_row(w, j0 + j);
         for chunk in 0..d.words {
             // SAFETY: `row` contains both planes of `words` words each.
-            let (nonzero, negative) =
-                unsafe { (read_word(row.as_ptr(), 4 * chunk), read_word(row.as_ptr(), 4 * (d.words + chunk))) };
+            let (nonzero, negative) = unsafe {
+                (
+                    read_word(row.as_ptr(), 4 * chunk),
+                    read_word(row.as_ptr(), 4 * (d.words + chunk)),
+                )
+            };
             let slot = 2 * (chunk * NR + j);
             masks[slot] = expand_bits_epi8(nonzero & !negative);
             masks[slot + 1] = expand_bits_epi8(negative);
@@ -90,7 +104,12 @@ fn expand_masks(d: &Dims, w: &[u8], j0: usize, n: usize, masks: &mut [__m256i]) 
 }
 
 #[target_feature(enable = "avx2")]
-unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u8, masks: &[__m256i], out: *mut i32) {
+unsafe fn tile<const M: usize, const N: usize>(
+    d: &Dims,
+    a: *const u8,
+    masks: &[__m256i],
+    out: *mut i32,
+) {
     let zero = _mm256_setzero_si256();
     let mut acc = [[_mm256_setzero_si256(); N]; M];
     for (chunk, chunk_masks) in masks.chunks_exact(2 * NR).enumerate() {

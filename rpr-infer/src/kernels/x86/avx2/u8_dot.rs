@@ -16,7 +16,13 @@ const NR: usize = 2;
 pub(crate) const TERNARY_NAME: &str = "avx2_maddubs_ternary_u8_4x2";
 pub(crate) const BINARY_NAME: &str = "avx2_maddubs_binary_u8_4x2";
 
-pub(crate) fn gemm<const BINARY: bool>(_token: Avx2, d: &Dims, a: &[u8], w: &[u8], out: &mut [i32]) {
+pub(crate) fn gemm<const BINARY: bool>(
+    _token: Avx2,
+    d: &Dims,
+    a: &[u8],
+    w: &[u8],
+    out: &mut [i32],
+) {
     let mut i0 = 0;
     while i0 < d.p {
         let m = MR.min(d.p - i0);

@@ -69,14 +69,25 @@ pub(crate) fn gemm(_token: Avx512Popcnt, d: &Dims, a: &[u32], w: &[u8], out: &mu
 /// `j0 + 8v ..`. When `words` is odd, the last word contains only the last
 /// `u32`, with zeros above it. Lanes past `channels` stay zero, and no store
 /// reads them.
-fn interleave(d: &Dims, w: &[u8], j0: usize, channels: usize, steps: usize, weights: &mut [WordVector]) {
+fn interleave(
+    d: &Dims,
+    w: &[u8],
+    j0: usize,
+    channels: usize,
+    steps: usize,
+    weights: &mut [WordVector],
+) {
     weights.fill(WordVector([0; LANES]));
     for c in 0..channels {
         let row = d.weight_row(w, j0 + c);
         let (v, lane) = (c / LANES, c % LANES);
         for t in 0..steps {
             let low = word(row, 2 * t) as u64;
-            let high = if 2 * t + 1 < d.words { word(row, 2 * t + 1) as u64 } else { 0 };
+            let high = if 2 * t + 1 < d.words {
+                word(row, 2 * t + 1) as u64
+            } else {
+                0
+            };
             weights[t * MAX_VECTORS + v].0[lane] = low | high << 32;
         }
     }
@@ -102,7 +113,11 @@ unsafe fn rows<const M: usize, const V: usize>(
 ) {
     // Lanes of the last vector that hold real channels.
     let tail = channels - LANES * (V - 1);
-    let last_lanes: u8 = if tail == LANES { u8::MAX } else { (1u8 << tail) - 1 };
+    let last_lanes: u8 = if tail == LANES {
+        u8::MAX
+    } else {
+        (1u8 << tail) - 1
+    };
     let mut i = 0;
     while i < d.p {
         let m = M.min(d.p - i);
@@ -116,7 +131,16 @@ unsafe fn rows<const M: usize, const V: usize>(
             for r in 0..m {
                 let row = &rows_here[r * d.words..(r + 1) * d.words];
                 // SAFETY: as above, for one row at output row `i + r`.
-                unsafe { tile::<1, V>(d, row, weights, steps, last_lanes, out_tile.add(r * d.stride)) };
+                unsafe {
+                    tile::<1, V>(
+                        d,
+                        row,
+                        weights,
+                        steps,
+                        last_lanes,
+                        out_tile.add(r * d.stride),
+                    )
+                };
             }
         }
         i += m;
@@ -127,7 +151,11 @@ unsafe fn rows<const M: usize, const V: usize>(
 #[inline]
 fn last_word(d: &Dims, row: &[u32], t: usize) -> u64 {
     let low = (row[2 * t] & valid_bits(d.k, 2 * t)) as u64;
-    let high = if 2 * t + 1 < d.words { (row[2 * t + 1] & valid_bits(d.k, 2 * t + 1)) as u64 } else { 0 };
+    let high = if 2 * t + 1 < d.words {
+        (row[2 * t + 1] & valid_bits(d.k, 2 * t + 1)) as u64
+    } else {
+        0
+    };
     low | high << 32
 }
 
@@ -161,7 +189,14 @@ unsafe fn tile<const M: usize, const V: usize>(
         let mut x = [_mm512_setzero_si512(); M];
         for r in 0..M {
             // SAFETY: words `2t, 2t + 1 < words` of row `r < M` are inside `a`.
-            x[r] = unsafe { _mm512_set1_epi64(a.as_ptr().add(r * d.words + 2 * t).cast::<i64>().read_unaligned()) };
+            x[r] = unsafe {
+                _mm512_set1_epi64(
+                    a.as_ptr()
+                        .add(r * d.words + 2 * t)
+                        .cast::<i64>()
+                        .read_unaligned(),
+                )
+            };
         }
         // SAFETY: `t < steps`, and AVX-512 F/VPOPCNTDQ are available.
         unsafe { accumulate(&mut acc, &x, weights, t) };
@@ -186,7 +221,11 @@ unsafe fn tile<const M: usize, const V: usize>(
             // lanes, are writable by the contract. The 512-bit masked store
             // writes only the low 8 lanes, which needs no AVX-512 VL.
             unsafe {
-                _mm512_mask_storeu_epi32(out.add(r * d.stride + LANES * v).cast(), lanes as u16, _mm512_castsi256_si512(narrow))
+                _mm512_mask_storeu_epi32(
+                    out.add(r * d.stride + LANES * v).cast(),
+                    lanes as u16,
+                    _mm512_castsi256_si512(narrow),
+                )
             };
         }
     }
@@ -214,7 +253,10 @@ unsafe fn accumulate<const M: usize, const V: usize>(
     }
     for r in 0..M {
         for v in 0..V {
-            acc[r][v] = _mm512_add_epi64(acc[r][v], _mm512_popcnt_epi64(_mm512_xor_si512(x[r], wv[v])));
+            acc[r][v] = _mm512_add_epi64(
+                acc[r][v],
+                _mm512_popcnt_epi64(_mm512_xor_si512(x[r], wv[v])),
+            );
         }
     }
 }

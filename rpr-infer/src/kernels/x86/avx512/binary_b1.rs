@@ -70,10 +70,22 @@ unsafe fn blocked(d: &Dims, a: &[u32], w: &[u8], out: &mut [i32]) {
 #[target_feature(enable = "avx512f")]
 fn hsum8_epi64(v: &[__m512i; 8]) -> __m512i {
     // Level 1: 128-bit block `b` of s01 is [v0 block sum, v1 block sum].
-    let s01 = _mm512_add_epi64(_mm512_unpacklo_epi64(v[0], v[1]), _mm512_unpackhi_epi64(v[0], v[1]));
-    let s23 = _mm512_add_epi64(_mm512_unpacklo_epi64(v[2], v[3]), _mm512_unpackhi_epi64(v[2], v[3]));
-    let s45 = _mm512_add_epi64(_mm512_unpacklo_epi64(v[4], v[5]), _mm512_unpackhi_epi64(v[4], v[5]));
-    let s67 = _mm512_add_epi64(_mm512_unpacklo_epi64(v[6], v[7]), _mm512_unpackhi_epi64(v[6], v[7]));
+    let s01 = _mm512_add_epi64(
+        _mm512_unpacklo_epi64(v[0], v[1]),
+        _mm512_unpackhi_epi64(v[0], v[1]),
+    );
+    let s23 = _mm512_add_epi64(
+        _mm512_unpacklo_epi64(v[2], v[3]),
+        _mm512_unpackhi_epi64(v[2], v[3]),
+    );
+    let s45 = _mm512_add_epi64(
+        _mm512_unpacklo_epi64(v[4], v[5]),
+        _mm512_unpackhi_epi64(v[4], v[5]),
+    );
+    let s67 = _mm512_add_epi64(
+        _mm512_unpacklo_epi64(v[6], v[7]),
+        _mm512_unpackhi_epi64(v[6], v[7]),
+    );
     // Level 2: 0x88 picks blocks (0, 2) of each operand and 0xDD blocks
     // (1, 3), so s0123 contains [v0, v1] over blocks 0-1, then over blocks 2-3,
     // then [v2, v3] likewise.
@@ -95,20 +107,31 @@ fn hsum8_epi64(v: &[__m512i; 8]) -> __m512i {
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
 #[allow(clippy::needless_range_loop)]
-unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u32, w: *const u8, out: *mut i32) {
+unsafe fn tile<const M: usize, const N: usize>(
+    d: &Dims,
+    a: *const u32,
+    w: *const u8,
+    out: *mut i32,
+) {
     let mut acc = [[_mm512_setzero_si512(); N]; M];
     let mut start = 0;
     while start < d.words {
         // 16 words per vector; the last vector loads only the words left.
         let count = 16.min(d.words - start);
         let last = start + count == d.words;
-        let lanes: u16 = if count == 16 { u16::MAX } else { (1u16 << count) - 1 };
+        let lanes: u16 = if count == 16 {
+            u16::MAX
+        } else {
+            (1u16 << count) - 1
+        };
         // Index loops over the constant `M` and `N` keep `acc` in registers
         // even where iterator adapters are not inlined (builds without LTO).
         let mut weights = [_mm512_setzero_si512(); N];
         for j in 0..N {
             // SAFETY: words `start..start + count <= words` of weight row `j` exist.
-            weights[j] = unsafe { _mm512_maskz_loadu_epi32(lanes, w.add(j * d.row_bytes + 4 * start).cast()) };
+            weights[j] = unsafe {
+                _mm512_maskz_loadu_epi32(lanes, w.add(j * d.row_bytes + 4 * start).cast())
+            };
         }
         // Only the last word of a row can hold padding bits.
         let valid = if last {
@@ -125,7 +148,10 @@ unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u32, w: *cons
             let x = unsafe { _mm512_maskz_loadu_epi32(lanes, a.add(i * d.words + start).cast()) };
             let x = _mm512_and_si512(x, valid);
             for j in 0..N {
-                acc[i][j] = _mm512_add_epi64(acc[i][j], _mm512_popcnt_epi64(_mm512_xor_si512(x, weights[j])));
+                acc[i][j] = _mm512_add_epi64(
+                    acc[i][j],
+                    _mm512_popcnt_epi64(_mm512_xor_si512(x, weights[j])),
+                );
             }
         }
         start += count;

@@ -13,7 +13,13 @@ const NR: usize = 4;
 pub(crate) const TERNARY_NAME: &str = "avx512_addsub_ternary_f32_4x4";
 pub(crate) const BINARY_NAME: &str = "avx512_addsub_binary_f32_4x4";
 
-pub(crate) fn gemm<const BINARY: bool>(_token: Avx512, d: &Dims, a: &[f32], w: &[u8], out: &mut [f32]) {
+pub(crate) fn gemm<const BINARY: bool>(
+    _token: Avx512,
+    d: &Dims,
+    a: &[f32],
+    w: &[u8],
+    out: &mut [f32],
+) {
     let mut i0 = 0;
     while i0 < d.p {
         let m = MR.min(d.p - i0);
@@ -64,7 +70,11 @@ unsafe fn tile<const BINARY: bool, const M: usize, const N: usize>(
                     plus[j] = bits;
                     minus[j] = !bits;
                 } else {
-                    let negative = u16::from_le(row.add(4 * d.words + 2 * chunk).cast::<u16>().read_unaligned());
+                    let negative = u16::from_le(
+                        row.add(4 * d.words + 2 * chunk)
+                            .cast::<u16>()
+                            .read_unaligned(),
+                    );
                     plus[j] = bits & !negative;
                     minus[j] = negative;
                 }

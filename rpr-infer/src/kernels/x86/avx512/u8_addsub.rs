@@ -45,7 +45,12 @@ pub(crate) fn gemm(_token: Avx512, d: &Dims, a: &[u8], w: &[u8], out: &mut [i32]
 }
 
 #[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u8, w: *const u8, out: *mut i32) {
+unsafe fn tile<const M: usize, const N: usize>(
+    d: &Dims,
+    a: *const u8,
+    w: *const u8,
+    out: *mut i32,
+) {
     let zero = _mm512_setzero_si512();
     // 64-bit lanes: each `vpsadbw` adds at most 8 * 255 per lane.
     let mut acc = [[_mm512_setzero_si512(); N]; M];
@@ -62,13 +67,23 @@ unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u8, w: *const
                 let row = w.add(j * d.row_bytes);
                 let (nonzero, negative) = if tail {
                     (
-                        u64::from(u32::from_le(row.add(8 * chunk).cast::<u32>().read_unaligned())),
-                        u64::from(u32::from_le(row.add(4 * d.words + 8 * chunk).cast::<u32>().read_unaligned())),
+                        u64::from(u32::from_le(
+                            row.add(8 * chunk).cast::<u32>().read_unaligned(),
+                        )),
+                        u64::from(u32::from_le(
+                            row.add(4 * d.words + 8 * chunk)
+                                .cast::<u32>()
+                                .read_unaligned(),
+                        )),
                     )
                 } else {
                     (
                         u64::from_le(row.add(8 * chunk).cast::<u64>().read_unaligned()),
-                        u64::from_le(row.add(4 * d.words + 8 * chunk).cast::<u64>().read_unaligned()),
+                        u64::from_le(
+                            row.add(4 * d.words + 8 * chunk)
+                                .cast::<u64>()
+                                .read_unaligned(),
+                        ),
                     )
                 };
                 plus[j] = nonzero & !negative;

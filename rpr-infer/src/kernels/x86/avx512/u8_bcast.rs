@@ -64,7 +64,13 @@ const fn nibble_bytes(set: u32, clear: u32) -> [u32; 16] {
 }
 
 /// Computes the whole GEMM. `BINARY` selects the 1-bit weight layout.
-pub(crate) fn gemm<const BINARY: bool>(_token: Avx512Vnni, d: &Dims, a: &[u8], w: &[u8], out: &mut [i32]) {
+pub(crate) fn gemm<const BINARY: bool>(
+    _token: Avx512Vnni,
+    d: &Dims,
+    a: &[u8],
+    w: &[u8],
+    out: &mut [i32],
+) {
     let steps = d.k.div_ceil(4);
     let mut codes = vec![CodeVector([0; LANES]); MAX_VECTORS * steps];
     let mut j0 = 0;
@@ -112,7 +118,11 @@ unsafe fn expand_codes<const BINARY: bool>(
         // SAFETY: a table is 16 `u32` values, one unaligned 64-byte load.
         unsafe { _mm512_loadu_si512(table.as_ptr().cast()) }
     };
-    let (nonzero_bytes, negative_bytes, binary_bytes) = (load(&NONZERO_BYTES), load(&NEGATIVE_BYTES), load(&BINARY_BYTES));
+    let (nonzero_bytes, negative_bytes, binary_bytes) = (
+        load(&NONZERO_BYTES),
+        load(&NEGATIVE_BYTES),
+        load(&BINARY_BYTES),
+    );
     // Byte offset of each lane's weight row. `MAX_K` keeps 16 rows below 2^31 bytes.
     let offsets = _mm512_mullo_epi32(
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
@@ -120,7 +130,11 @@ unsafe fn expand_codes<const BINARY: bool>(
     );
     for v in 0..channels.div_ceil(LANES) {
         let lanes = (channels - LANES * v).min(LANES);
-        let mask: u16 = if lanes == LANES { u16::MAX } else { (1u16 << lanes) - 1 };
+        let mask: u16 = if lanes == LANES {
+            u16::MAX
+        } else {
+            (1u16 << lanes) - 1
+        };
         // SAFETY: row `j0 + 16v` is inside `w`, and the masked gathers below
         // read only rows below `j0 + channels`.
         let base = unsafe { w.as_ptr().add((j0 + LANES * v) * d.row_bytes) };
@@ -129,9 +143,21 @@ unsafe fn expand_codes<const BINARY: bool>(
             // negative plane `words` words further, lies inside the row.
             let (mut nonzero, mut negative) = unsafe {
                 let gather = |offset: usize| {
-                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), mask, offsets, base.add(4 * offset).cast())
+                    _mm512_mask_i32gather_epi32::<1>(
+                        _mm512_setzero_si512(),
+                        mask,
+                        offsets,
+                        base.add(4 * offset).cast(),
+                    )
                 };
-                (gather(word), if BINARY { _mm512_setzero_si512() } else { gather(d.words + word) })
+                (
+                    gather(word),
+                    if BINARY {
+                        _mm512_setzero_si512()
+                    } else {
+                        gather(d.words + word)
+                    },
+                )
             };
             for t in 8 * word..(8 * word + 8).min(steps) {
                 // `vpermd` reads only the low 4 bits of each index lane.
@@ -144,7 +170,9 @@ unsafe fn expand_codes<const BINARY: bool>(
                     )
                 };
                 // SAFETY: `t < steps` and `v < MAX_VECTORS`, and `CodeVector` is 64-byte aligned.
-                unsafe { _mm512_store_si512(codes.as_mut_ptr().add(t * MAX_VECTORS + v).cast(), vector) };
+                unsafe {
+                    _mm512_store_si512(codes.as_mut_ptr().add(t * MAX_VECTORS + v).cast(), vector)
+                };
                 nonzero = _mm512_srli_epi32::<4>(nonzero);
                 negative = _mm512_srli_epi32::<4>(negative);
             }
@@ -172,7 +200,11 @@ unsafe fn rows<const M: usize, const V: usize>(
 ) {
     // Lanes of the last vector that hold real channels.
     let tail = channels - LANES * (V - 1);
-    let last_lanes: u16 = if tail == LANES { u16::MAX } else { (1u16 << tail) - 1 };
+    let last_lanes: u16 = if tail == LANES {
+        u16::MAX
+    } else {
+        (1u16 << tail) - 1
+    };
     let mut i = 0;
     while i < d.p {
         let m = M.min(d.p - i);
@@ -184,7 +216,14 @@ unsafe fn rows<const M: usize, const V: usize>(
                 tile::<M, V>(d, a_tile, codes, steps, last_lanes, out_tile);
             } else {
                 for r in 0..m {
-                    tile::<1, V>(d, a_tile.add(r * d.kp), codes, steps, last_lanes, out_tile.add(r * d.stride));
+                    tile::<1, V>(
+                        d,
+                        a_tile.add(r * d.kp),
+                        codes,
+                        steps,
+                        last_lanes,
+                        out_tile.add(r * d.stride),
+                    );
                 }
             }
         }
@@ -216,7 +255,9 @@ unsafe fn tile<const M: usize, const V: usize>(
         }
         for r in 0..M {
             // SAFETY: bytes `4t..4t + 4 <= kp` of row `r` are inside `a`.
-            let x = unsafe { _mm512_set1_epi32(a.add(r * d.kp + 4 * t).cast::<i32>().read_unaligned()) };
+            let x = unsafe {
+                _mm512_set1_epi32(a.add(r * d.kp + 4 * t).cast::<i32>().read_unaligned())
+            };
             for v in 0..V {
                 acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], x, code[v]);
             }
@@ -276,14 +317,23 @@ mod tests {
         let kp = padded_k(k);
         let mut a = vec![0u8; p * kp];
         for row in a.chunks_exact_mut(kp) {
-            row[..k].iter_mut().for_each(|x| *x = if rng.gen_range(0..4) == 0 { 255 } else { rng.gen() });
+            row[..k].iter_mut().for_each(|x| {
+                *x = if rng.gen_range(0..4) == 0 {
+                    255
+                } else {
+                    rng.gen()
+                }
+            });
         }
         let ternary = ndarray::Array2::from_shape_fn((o, k), |_| rng.gen_range(-1i8..=1));
         let binary = ternary.mapv(|c| if c >= 0 { 1 } else { -1 });
         let stride = o + 5;
         for (codes, encoding) in [(&ternary, Encoding::Ternary2), (&binary, Encoding::Binary)] {
             let w = pack(codes.view(), encoding).expect("valid codes");
-            let (fast, oracle): (crate::kernels::StridedGemmFn<u8, i32>, crate::kernels::StridedGemmFn<u8, i32>) = match encoding {
+            let (fast, oracle): (
+                crate::kernels::StridedGemmFn<u8, i32>,
+                crate::kernels::StridedGemmFn<u8, i32>,
+            ) = match encoding {
                 Encoding::Binary => (avx512_bcast_binary_u8_strided, scalar::binary_u8_strided),
                 _ => (avx512_bcast_ternary_u8_strided, scalar::ternary_u8_strided),
             };
@@ -303,7 +353,16 @@ mod tests {
         }
         // Channel counts below, at and past one vector (16) and one block
         // (64), odd `k` with a partial last step of 4 columns, odd rows.
-        let shapes = [(1, 1, 1), (9, 16, 144), (13, 17, 143), (7, 33, 5), (11, 48, 288), (6, 64, 576), (5, 70, 97), (3, 131, 1025)];
+        let shapes = [
+            (1, 1, 1),
+            (9, 16, 144),
+            (13, 17, 143),
+            (7, 33, 5),
+            (11, 48, 288),
+            (6, 64, 576),
+            (5, 70, 97),
+            (3, 131, 1025),
+        ];
         for (seed, &(p, o, k)) in shapes.iter().enumerate() {
             check_against_scalar(p, o, k, seed as u64);
         }

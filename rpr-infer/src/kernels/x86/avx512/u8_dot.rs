@@ -70,7 +70,12 @@ unsafe fn blocked<const BINARY: bool>(d: &Dims, a: &[u8], w: &[u8], out: &mut [i
                         }
                         (_, NR) => {
                             for r in 0..m {
-                                tile::<1, NR>(d, a_tile.add(r * d.kp), &codes, out_tile.add(r * d.stride));
+                                tile::<1, NR>(
+                                    d,
+                                    a_tile.add(r * d.kp),
+                                    &codes,
+                                    out_tile.add(r * d.stride),
+                                );
                             }
                         }
                         _ => {
@@ -94,7 +99,13 @@ unsafe fn blocked<const BINARY: bool>(d: &Dims, a: &[u8], w: &[u8], out: &mut [i
 /// Writes the byte codes of weight rows `j0..j0 + n` into `codes`. The tail
 /// chunk of a row whose `kp` is not a multiple of 64 gets zero upper bytes.
 #[target_feature(enable = "avx512f,avx512bw")]
-fn expand_codes<const BINARY: bool>(d: &Dims, w: &[u8], j0: usize, n: usize, codes: &mut [__m512i]) {
+fn expand_codes<const BINARY: bool>(
+    d: &Dims,
+    w: &[u8],
+    j0: usize,
+    n: usize,
+    codes: &mut [__m512i],
+) {
     let one = _mm512_set1_epi8(1);
     let minus_one = _mm512_set1_epi8(-1);
     let full = d.kp / 64;
@@ -129,7 +140,12 @@ fn read_bits(row: &[u8], offset: usize, tail: bool) -> u64 {
 /// the expanded codes of `N` weight rows, results at `out` (stride `stride`).
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 #[allow(clippy::needless_range_loop)]
-unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u8, codes: &[__m512i], out: *mut i32) {
+unsafe fn tile<const M: usize, const N: usize>(
+    d: &Dims,
+    a: *const u8,
+    codes: &[__m512i],
+    out: *mut i32,
+) {
     // Index loops over the constant `M` and `N` unroll fully and keep `acc`
     // in registers even without LTO, where iterator adapters were not
     // inlined into this `target_feature` function.
@@ -138,7 +154,11 @@ unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u8, codes: &[
     for chunk in 0..d.kp.div_ceil(64) {
         let code = &codes[chunk * NR..chunk * NR + NR];
         // `kp` is a multiple of 32, so the last chunk has 64 or 32 columns.
-        let lanes = if chunk < full { u64::MAX } else { u64::from(u32::MAX) };
+        let lanes = if chunk < full {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
         for i in 0..M {
             // SAFETY: the masked load reads only the columns of row `i` below `kp`.
             let x = unsafe { _mm512_maskz_loadu_epi8(lanes, a.add(i * d.kp + 64 * chunk).cast()) };
@@ -166,12 +186,22 @@ unsafe fn tile<const M: usize, const N: usize>(d: &Dims, a: *const u8, codes: &[
 /// `M x 1` tile against the codes of tile row `column`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 #[allow(clippy::needless_range_loop)]
-unsafe fn tile_column<const M: usize>(d: &Dims, a: *const u8, codes: &[__m512i], column: usize, out: *mut i32) {
+unsafe fn tile_column<const M: usize>(
+    d: &Dims,
+    a: *const u8,
+    codes: &[__m512i],
+    column: usize,
+    out: *mut i32,
+) {
     let mut acc = [_mm512_setzero_si512(); M];
     let full = d.kp / 64;
     for chunk in 0..d.kp.div_ceil(64) {
         let code = codes[chunk * NR + column];
-        let lanes = if chunk < full { u64::MAX } else { u64::from(u32::MAX) };
+        let lanes = if chunk < full {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
         for i in 0..M {
             // SAFETY: the masked load reads only the columns of row `i` below `kp`.
             let x = unsafe { _mm512_maskz_loadu_epi8(lanes, a.add(i * d.kp + 64 * chunk).cast()) };
