@@ -7,7 +7,7 @@ use crate::error::EngineError;
 use crate::kernels::KernelSet;
 use crate::ops::packed_conv::{packed_conv, quantize_tensor, PackedConvCall, Source};
 use crate::ops::tiling::Tiling;
-use crate::ops::{elementwise, float_conv, layout, pool};
+use crate::ops::{elementwise, float_conv, implicit_conv, layout, pool};
 use crate::plan::{is_binary, ConvMode, Layout, Repr, Slot};
 use crate::program::{PackedConv, PackedWeights, Program, Shape, Step, StepOp};
 
@@ -426,18 +426,46 @@ fn run_packed_conv(
                     codes
                 }
             };
-            let source = if pointwise_in_place {
-                Source::Rows(codes)
+            let implicit = if binary {
+                ctx.kernels.binary_u8_conv
             } else {
-                Source::Image(codes)
+                ctx.kernels.ternary_u8_conv
             };
-            match output {
-                Output::F32(out) => packed_conv(&call, source, gemm, cols_u8, acc_i32, out, 1.0),
-                Output::U8(out) => {
-                    packed_conv(&call, source, gemm, cols_u8, acc_i32, out, out_inv_scale)
+            let result = match implicit
+                .filter(|_| !pointwise_in_place && implicit_conv::supports(&conv.geom))
+            {
+                Some(implicit) => match output {
+                    Output::F32(out) => implicit_conv::implicit_conv(
+                        &call, codes, implicit, gemm, cols_u8, acc_i32, out, 1.0,
+                    ),
+                    Output::U8(out) => implicit_conv::implicit_conv(
+                        &call,
+                        codes,
+                        implicit,
+                        gemm,
+                        cols_u8,
+                        acc_i32,
+                        out,
+                        out_inv_scale,
+                    ),
+                },
+                None => {
+                    let source = if pointwise_in_place {
+                        Source::Rows(codes)
+                    } else {
+                        Source::Image(codes)
+                    };
+                    match output {
+                        Output::F32(out) => {
+                            packed_conv(&call, source, gemm, cols_u8, acc_i32, out, 1.0)
+                        }
+                        Output::U8(out) => {
+                            packed_conv(&call, source, gemm, cols_u8, acc_i32, out, out_inv_scale)
+                        }
+                    }
                 }
-            }
-            .map_err(kernel_error)
+            };
+            result.map_err(kernel_error)
         }
         ConvMode::F32 => {
             let call = PackedConvCall {

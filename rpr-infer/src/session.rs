@@ -146,9 +146,11 @@ impl Session {
             0 => std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1),
-            n if n > MAX_THREADS => return Err(EngineError::Options(format!(
+            n if n > MAX_THREADS => {
+                return Err(EngineError::Options(format!(
                 "{n} threads is above the maximum of {MAX_THREADS}; pass 0 for one thread per CPU"
-            ))),
+            )))
+            }
             n => n,
         };
         if options.batch == 0 {

@@ -7,7 +7,7 @@
 
 use rpr_core::pack::{padded_k, Encoding, PackedView, GROUP};
 
-use super::KernelError;
+use super::{KernelError, Windows};
 
 /// Maximum reduction length `k`, chosen so that a sum of `k` products of a
 /// `u8` and a code in {-1, 0, +1} fits in an `i32`: `255 * MAX_K < 2^31`.
@@ -65,6 +65,20 @@ fn check_weights(
     w: &PackedView<'_>,
     expected: Encoding,
 ) -> Result<Dims, KernelError> {
+    let dims = weight_geometry(kernel, w, expected)?;
+    match expected {
+        Encoding::Ternary2 => check_ternary_planes(&dims, w.data)?,
+        _ => check_binary_padding(&dims, w.data)?,
+    }
+    Ok(dims)
+}
+
+/// Checks the encoding and the length of the packed weights, in constant time.
+fn weight_geometry(
+    kernel: &'static str,
+    w: &PackedView<'_>,
+    expected: Encoding,
+) -> Result<Dims, KernelError> {
     if w.encoding != expected {
         return Err(KernelError::WrongEncoding {
             kernel,
@@ -90,7 +104,7 @@ fn check_weights(
             actual: w.data.len(),
         });
     }
-    let dims = Dims {
+    Ok(Dims {
         p: 0,
         o: w.rows,
         k: w.k,
@@ -98,12 +112,7 @@ fn check_weights(
         words,
         row_bytes,
         stride: w.rows,
-    };
-    match expected {
-        Encoding::Ternary2 => check_ternary_planes(&dims, w.data)?,
-        _ => check_binary_padding(&dims, w.data)?,
-    }
-    Ok(dims)
+    })
 }
 
 /// Checks that every negative bit has its nonzero bit and that padding is 0,
@@ -284,4 +293,25 @@ pub(crate) fn binary_dense<A: PaddingValue>(
     stride: usize,
 ) -> Result<Dims, KernelError> {
     check_dense(kernel, Encoding::Binary, a, p, w, out_len, stride)
+}
+
+/// Checks an implicit-GEMM call: weight encoding and length, the windows
+/// against the image, and the output length. It leaves the weight codes to
+/// the one validation at program build (see [`super::ConvGemmFn`]); invalid
+/// codes there would give wrong sums but no out-of-bounds access. Returns
+/// the geometry and the reduction steps of 4 bytes per run.
+pub(crate) fn check_conv(
+    kernel: &'static str,
+    encoding: Encoding,
+    image: &[u8],
+    windows: &Windows,
+    w: &PackedView<'_>,
+    out_len: usize,
+) -> Result<(Dims, usize), KernelError> {
+    let mut d = weight_geometry(kernel, w, encoding)?;
+    let tap_steps = windows.check(image.len(), d.k)?;
+    d.p = windows.rows;
+    let stride = d.o;
+    check_output(&mut d, out_len, stride)?;
+    Ok((d, tap_steps))
 }

@@ -19,6 +19,7 @@ mod isa;
 mod scalar;
 mod set;
 mod tiles;
+mod windows;
 
 #[cfg(target_arch = "aarch64")]
 mod arm;
@@ -29,4 +30,7 @@ pub use check::MAX_K;
 pub use dispatch::{kernel_set, kernels, variants, KERNEL_ENV};
 pub use error::KernelError;
 pub use isa::{Isa, ParseIsaError};
-pub use set::{AnyKernel, GemmFn, KernelNames, KernelSet, KernelVariant, StridedGemmFn};
+pub use set::{
+    AnyKernel, ConvGemmFn, GemmFn, KernelNames, KernelSet, KernelVariant, StridedGemmFn,
+};
+pub use windows::Windows;

@@ -2,7 +2,7 @@
 
 use rpr_core::pack::PackedView;
 
-use super::{Isa, KernelError};
+use super::{Isa, KernelError, Windows};
 
 /// A GEMM over im2col rows: `out[i * o + j] = sum_k code[j][k] * a[i][k]` for
 /// `i < p` and `j < o = w.rows`. `a` contains `p` rows of the padded reduction
@@ -19,6 +19,20 @@ pub type StridedGemmFn<A, T> = fn(
     w: &PackedView<'_>,
     out: &mut [T],
     stride: usize,
+) -> Result<(), KernelError>;
+
+/// An implicit-GEMM convolution: the GEMM of [`GemmFn`] with row `i` of `a`
+/// read in place from `image` as [`Windows`] describes, and `out` holding
+/// `windows.rows` rows of `w.rows` outputs.
+///
+/// Unlike the other entries it checks only lengths and bounds, not the
+/// weight codes: the engine validates the codes of every packed tensor once
+/// when it builds a program, and this entry runs once per conv and tile.
+pub type ConvGemmFn = fn(
+    image: &[u8],
+    windows: &Windows,
+    w: &PackedView<'_>,
+    out: &mut [i32],
 ) -> Result<(), KernelError>;
 
 /// Kernel names per family, such as `avx512_vnni_ternary_u8_4x4`: ISA,
@@ -47,6 +61,10 @@ pub struct KernelSet {
     /// Binary (+1/-1) weights x `u8` activations -> `i32`.
     pub binary_u8: GemmFn<u8, i32>,
     pub binary_u8_strided: StridedGemmFn<u8, i32>,
+    /// Implicit-GEMM forms of `ternary_u8` and `binary_u8`, where the set has
+    /// them; the engine falls back to im2col rows otherwise.
+    pub ternary_u8_conv: Option<ConvGemmFn>,
+    pub binary_u8_conv: Option<ConvGemmFn>,
     /// Binary weights x 1-bit (+1/-1) activations -> `i32`, XNOR-popcount.
     pub binary_b1: GemmFn<u32, i32>,
     pub binary_b1_strided: StridedGemmFn<u32, i32>,

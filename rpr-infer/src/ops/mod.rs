@@ -4,6 +4,7 @@ pub(crate) mod elementwise;
 pub(crate) mod float_conv;
 pub(crate) mod geometry;
 pub(crate) mod im2col;
+pub(crate) mod implicit_conv;
 pub(crate) mod layout;
 pub(crate) mod packed_conv;
 pub(crate) mod pool;

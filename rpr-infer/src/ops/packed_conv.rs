@@ -152,7 +152,8 @@ where
     )
 }
 
-fn epilogue<C: Accumulator, O: Store>(
+/// Applies `out = store(relu?(acc * multiplier[o] + bias[o]))` to whole rows.
+pub(super) fn epilogue<C: Accumulator, O: Store>(
     call: &PackedConvCall<'_>,
     acc: &[C],
     out: &mut [O],

@@ -117,6 +117,14 @@ fn lower_packed(
             &[view.rows, view.k],
         ));
     }
+    // Checked once here, so that the implicit-GEMM kernels need not scan the
+    // codes on every call.
+    view.validate().map_err(|error| {
+        EngineError::invalid(
+            &node.name,
+            format!("packed weights `{weight_name}` are invalid: {error}; re-export the model"),
+        )
+    })?;
     let (encoding, weights) = match encoding {
         Encoding::Ternary3 => {
             let expanded = ternary3_to_ternary2(view).map_err(|error| {

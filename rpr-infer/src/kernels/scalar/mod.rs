@@ -83,6 +83,8 @@ pub(crate) fn set() -> KernelSet {
         ternary_u8_strided,
         binary_u8,
         binary_u8_strided,
+        ternary_u8_conv: None,
+        binary_u8_conv: None,
         binary_b1,
         binary_b1_strided,
         ternary_f32,

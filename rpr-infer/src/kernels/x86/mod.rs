@@ -6,9 +6,11 @@ mod avx512;
 mod reduce;
 mod tokens;
 
-use super::check::{binary_dense, check_bits, ternary_dense, Dims};
+use rpr_core::pack::{Encoding, PackedView};
+
+use super::check::{binary_dense, check_bits, check_conv, ternary_dense, Dims};
 use super::set::{gemm_entry, AnyKernel, KernelNames, KernelSet, KernelVariant};
-use super::{Isa, KernelError};
+use super::{Isa, KernelError, Windows};
 
 pub(crate) use tokens::{Avx2, Avx512, Avx512Popcnt, Avx512Vnni};
 
@@ -71,6 +73,28 @@ gemm_entry!(
         Ok(())
     }
 );
+/// Implicit-GEMM entry of the broadcast `vpdpbusd` kernels (a
+/// [`super::ConvGemmFn`]); `BINARY` selects the 1-bit weight layout.
+pub(crate) fn avx512_bcast_u8_conv<const BINARY: bool>(
+    image: &[u8],
+    windows: &Windows,
+    w: &PackedView<'_>,
+    out: &mut [i32],
+) -> Result<(), KernelError> {
+    let (name, encoding) = if BINARY {
+        (avx512::u8_bcast::BINARY_NAME, Encoding::Binary)
+    } else {
+        (avx512::u8_bcast::TERNARY_NAME, Encoding::Ternary2)
+    };
+    let (d, tap_steps) = check_conv(name, encoding, image, windows, w, out.len())?;
+    if d.p == 0 || d.o == 0 {
+        return Ok(());
+    }
+    let token = proven(Avx512Vnni::try_new(), "avx512 vnni")?;
+    avx512::u8_bcast::conv_gemm::<BINARY>(token, &d, image, windows, tap_steps, w.data, out);
+    Ok(())
+}
+
 gemm_entry!(
     avx512_addsub_ternary_u8,
     avx512_addsub_ternary_u8_strided,
@@ -238,6 +262,8 @@ pub(crate) fn avx2_set() -> Option<KernelSet> {
         ternary_u8_strided: avx2_addsub_ternary_u8_strided,
         binary_u8: avx2_maddubs_binary_u8,
         binary_u8_strided: avx2_maddubs_binary_u8_strided,
+        ternary_u8_conv: None,
+        binary_u8_conv: None,
         binary_b1: avx2_pshufb_binary_b1,
         binary_b1_strided: avx2_pshufb_binary_b1_strided,
         ternary_f32: avx2_ternary_f32,
@@ -283,6 +309,8 @@ pub(crate) fn avx512_set() -> Option<KernelSet> {
         set.names.binary_u8 = avx512::u8_bcast::BINARY_NAME;
         set.binary_u8 = avx512_bcast_binary_u8;
         set.binary_u8_strided = avx512_bcast_binary_u8_strided;
+        set.ternary_u8_conv = Some(avx512_bcast_u8_conv::<false>);
+        set.binary_u8_conv = Some(avx512_bcast_u8_conv::<true>);
     }
     if Avx512Popcnt::try_new().is_some() {
         set.names.binary_b1 = avx512::b1_bcast::NAME;

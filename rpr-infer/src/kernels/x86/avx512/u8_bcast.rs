@@ -21,6 +21,7 @@ use std::arch::x86_64::*;
 
 use crate::kernels::check::Dims;
 use crate::kernels::x86::Avx512Vnni;
+use crate::kernels::Windows;
 
 /// Byte codes of 16 output channels for 4 columns, with channel `j` in lane `j`.
 #[derive(Clone, Copy)]
@@ -63,36 +64,79 @@ const fn nibble_bytes(set: u32, clear: u32) -> [u32; 16] {
     table
 }
 
-/// Computes the whole GEMM. `BINARY` selects the 1-bit weight layout.
+/// Computes the whole GEMM over im2col rows. `BINARY` selects the 1-bit weight layout.
 pub(crate) fn gemm<const BINARY: bool>(
-    _token: Avx512Vnni,
+    token: Avx512Vnni,
     d: &Dims,
     a: &[u8],
     w: &[u8],
     out: &mut [i32],
 ) {
     let steps = d.k.div_ceil(4);
+    // The rows are one long output row of im2col windows; `check` verified
+    // `a.len() == p * kp` with `4 * steps <= kp`.
+    conv_gemm::<BINARY>(
+        token,
+        d,
+        a,
+        &Windows::im2col(d.p, d.kp, steps),
+        steps,
+        w,
+        out,
+    );
+}
+
+/// Computes the GEMM with activation row `i` read from `image` as `windows`
+/// places it. `tap_steps` is `windows.tap_len / 4`.
+pub(crate) fn conv_gemm<const BINARY: bool>(
+    _token: Avx512Vnni,
+    d: &Dims,
+    image: &[u8],
+    windows: &Windows,
+    tap_steps: usize,
+    w: &[u8],
+    out: &mut [i32],
+) {
+    let steps = windows.taps * tap_steps;
     let mut codes = vec![CodeVector([0; LANES]); MAX_VECTORS * steps];
     let mut j0 = 0;
     while j0 < d.o {
         let channels = (LANES * MAX_VECTORS).min(d.o - j0);
         let vectors = channels.div_ceil(LANES);
-        // SAFETY: the token proves AVX-512 F/BW/VNNI. `check` verified that
-        // `w` contains `o * row_bytes` bytes, that `a` contains `p * kp` bytes
-        // with `4 * steps <= kp`, and that `out` contains
-        // `(p - 1) * stride + o` elements. Both calls stay in channels
-        // `j0..j0 + channels <= o`.
+        // SAFETY: the token proves AVX-512 F/BW/VNNI. The checks verified
+        // that `w` contains `o * row_bytes` bytes with `4 * steps <= kp`,
+        // that every run of `windows` lies inside `image`, and that `out`
+        // contains `(p - 1) * stride + o` elements. Both calls stay in
+        // channels `j0..j0 + channels <= o`.
         unsafe {
             expand_codes::<BINARY>(d, w, j0, channels, steps, &mut codes);
+            let block = Block {
+                d,
+                windows,
+                tap_steps,
+                codes: &codes,
+                j0,
+                channels,
+            };
             match vectors {
-                1 => rows::<8, 1>(d, a, &codes, steps, j0, channels, out),
-                2 => rows::<8, 2>(d, a, &codes, steps, j0, channels, out),
-                3 => rows::<6, 3>(d, a, &codes, steps, j0, channels, out),
-                _ => rows::<6, 4>(d, a, &codes, steps, j0, channels, out),
+                1 => rows::<8, 1>(&block, image, out),
+                2 => rows::<8, 2>(&block, image, out),
+                3 => rows::<6, 3>(&block, image, out),
+                _ => rows::<6, 4>(&block, image, out),
             }
         }
         j0 += channels;
     }
+}
+
+/// One block of up to 64 output channels and its expanded codes.
+struct Block<'a> {
+    d: &'a Dims,
+    windows: &'a Windows,
+    tap_steps: usize,
+    codes: &'a [CodeVector],
+    j0: usize,
+    channels: usize,
 }
 
 /// Fills `codes[t * MAX_VECTORS + v]` with columns `4t..4t + 4` of channels
@@ -181,86 +225,120 @@ unsafe fn expand_codes<const BINARY: bool>(
 }
 
 /// Runs every activation row against the expanded codes of one channel
-/// block, `M` rows at a time.
+/// block. Rows of one output row go in tiles of at most `M`, split evenly
+/// so that no short tile of one or two rows reloads every code vector.
 ///
 /// # Safety
-/// AVX-512 F/BW/VNNI must be available, `a` must hold `p * kp` bytes with
-/// `4 * steps <= kp`, and `out` must hold `(p - 1) * stride + j0 + channels`
-/// elements, with `channels <= 16 * V`.
+/// AVX-512 F/BW/VNNI must be available, every run of `block.windows` must
+/// lie inside `image`, `block.codes` must hold `MAX_VECTORS * taps *
+/// tap_steps` vectors, and `out` must hold `(p - 1) * stride + j0 +
+/// channels` elements, with `channels <= 16 * V`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn rows<const M: usize, const V: usize>(
-    d: &Dims,
-    a: &[u8],
-    codes: &[CodeVector],
-    steps: usize,
-    j0: usize,
-    channels: usize,
-    out: &mut [i32],
-) {
+unsafe fn rows<const M: usize, const V: usize>(block: &Block<'_>, image: &[u8], out: &mut [i32]) {
     // Lanes of the last vector that hold real channels.
-    let tail = channels - LANES * (V - 1);
+    let tail = block.channels - LANES * (V - 1);
     let last_lanes: u16 = if tail == LANES {
         u16::MAX
     } else {
         (1u16 << tail) - 1
     };
-    let mut i = 0;
-    while i < d.p {
-        let m = M.min(d.p - i);
-        // SAFETY: rows `i..i + m <= p` are inside `a` and `out` by the contract.
-        unsafe {
-            let a_tile = a.as_ptr().add(i * d.kp);
-            let out_tile = out.as_mut_ptr().add(i * d.stride + j0);
-            if m == M {
-                tile::<M, V>(d, a_tile, codes, steps, last_lanes, out_tile);
-            } else {
-                for r in 0..m {
-                    tile::<1, V>(
-                        d,
-                        a_tile.add(r * d.kp),
-                        codes,
-                        steps,
-                        last_lanes,
-                        out_tile.add(r * d.stride),
-                    );
-                }
+    let stride = block.d.stride;
+    for span in block.windows.spans() {
+        let tiles = span.len.div_ceil(M);
+        let mut row = 0;
+        for t in 0..tiles {
+            // Even split: the first `len % tiles` tiles get one row more.
+            let m = span.len / tiles + usize::from(t < span.len % tiles);
+            // SAFETY: rows `span.row + row ..+ m` are inside the span, whose
+            // windows lie inside `image`, and their outputs inside `out`.
+            unsafe {
+                let a = image
+                    .as_ptr()
+                    .add(span.offset + row * block.windows.col_step);
+                let out_tile = out.as_mut_ptr().add((span.row + row) * stride + block.j0);
+                tile_of_height::<V>(m, block, a, last_lanes, out_tile);
             }
+            row += m;
         }
-        i += m;
     }
 }
 
-/// `M` activation rows at `a` (stride `kp`) against `16 * V` channels,
-/// results at `out` (stride `stride`). The last vector stores only `last_lanes`.
+/// Calls [`tile`] with the constant height `m`, which is at most 8.
+///
+/// # Safety
+/// As [`tile`].
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-#[allow(clippy::needless_range_loop)]
-unsafe fn tile<const M: usize, const V: usize>(
-    d: &Dims,
+unsafe fn tile_of_height<const V: usize>(
+    m: usize,
+    block: &Block<'_>,
     a: *const u8,
-    codes: &[CodeVector],
-    steps: usize,
     last_lanes: u16,
     out: *mut i32,
 ) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match m {
+            1 => tile::<1, V>(block, a, last_lanes, out),
+            2 => tile::<2, V>(block, a, last_lanes, out),
+            3 => tile::<3, V>(block, a, last_lanes, out),
+            4 => tile::<4, V>(block, a, last_lanes, out),
+            5 => tile::<5, V>(block, a, last_lanes, out),
+            6 => tile::<6, V>(block, a, last_lanes, out),
+            7 => tile::<7, V>(block, a, last_lanes, out),
+            _ => tile::<8, V>(block, a, last_lanes, out),
+        }
+    }
+}
+
+/// `M` activation windows, the first at `a` and the next `col_step` bytes
+/// apart, against `16 * V` channels, results at `out` (row stride
+/// `stride`). The last vector stores only `last_lanes`.
+///
+/// # Safety
+/// AVX-512 F/BW/VNNI must be available, every run of the `M` windows must be
+/// readable, and `M` output rows of `16 * (V - 1)` channels plus the
+/// `last_lanes` lanes must be writable at `out`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[allow(clippy::needless_range_loop)]
+unsafe fn tile<const M: usize, const V: usize>(
+    block: &Block<'_>,
+    a: *const u8,
+    last_lanes: u16,
+    out: *mut i32,
+) {
+    let Windows {
+        col_step,
+        taps,
+        tap_step,
+        ..
+    } = *block.windows;
+    let (stride, tap_steps) = (block.d.stride, block.tap_steps);
     // Index loops over the constant `M` and `V` unroll fully, so `acc` and
     // `code` live in registers. Iterator adapters here were not inlined into
     // this `target_feature` function, which kept the accumulators in memory.
     let mut acc = [[_mm512_setzero_si512(); V]; M];
     let mut code = [_mm512_setzero_si512(); V];
-    for t in 0..steps {
-        for v in 0..V {
-            // SAFETY: `codes` contains `MAX_VECTORS * steps` aligned vectors and `v < V <= MAX_VECTORS`.
-            code[v] = unsafe { _mm512_load_si512(codes.as_ptr().add(t * MAX_VECTORS + v).cast()) };
-        }
-        for r in 0..M {
-            // SAFETY: bytes `4t..4t + 4 <= kp` of row `r` are inside `a`.
-            let x = unsafe {
-                _mm512_set1_epi32(a.add(r * d.kp + 4 * t).cast::<i32>().read_unaligned())
-            };
+    let mut codes = block.codes.as_ptr();
+    for tap in 0..taps {
+        // SAFETY: run `tap` of every window is readable by the contract.
+        let run = unsafe { a.add(tap * tap_step) };
+        for t in 0..tap_steps {
             for v in 0..V {
-                acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], x, code[v]);
+                // SAFETY: `codes` advances by `MAX_VECTORS` per step, over
+                // `taps * tap_steps` steps of aligned vectors, and `v < V <= MAX_VECTORS`.
+                code[v] = unsafe { _mm512_load_si512(codes.add(v).cast()) };
             }
+            for r in 0..M {
+                // SAFETY: bytes `4t..4t + 4 <= tap_len` of run `tap` of window `r` are readable.
+                let x = unsafe {
+                    _mm512_set1_epi32(run.add(r * col_step + 4 * t).cast::<i32>().read_unaligned())
+                };
+                for v in 0..V {
+                    acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], x, code[v]);
+                }
+            }
+            // SAFETY: stays inside `codes` or one past its end after the last step.
+            codes = unsafe { codes.add(MAX_VECTORS) };
         }
     }
     for r in 0..M {
@@ -268,7 +346,7 @@ unsafe fn tile<const M: usize, const V: usize>(
             // SAFETY: channels `16v..` of row `r` up to `channels` are inside
             // `out`; the last vector writes only its valid lanes.
             unsafe {
-                let dst = out.add(r * d.stride + LANES * v);
+                let dst = out.add(r * stride + LANES * v);
                 if v + 1 == V {
                     _mm512_mask_storeu_epi32(dst.cast(), last_lanes, acc[r][v]);
                 } else {
