@@ -7,7 +7,7 @@
 
 use rpr_core::pack::{padded_k, Encoding, PackedView, GROUP};
 
-use super::{KernelError, Windows};
+use super::{ConvOutput, KernelError, Windows};
 
 /// Maximum reduction length `k`, chosen so that a sum of `k` products of a
 /// `u8` and a code in {-1, 0, +1} fits in an `i32`: `255 * MAX_K < 2^31`.
@@ -296,22 +296,33 @@ pub(crate) fn binary_dense<A: PaddingValue>(
 }
 
 /// Checks an implicit-GEMM call: weight encoding and length, the windows
-/// against the image, and the output length. It leaves the weight codes to
-/// the one validation at program build (see [`super::ConvGemmFn`]); invalid
-/// codes there would give wrong sums but no out-of-bounds access. Returns
-/// the geometry and the reduction steps of 4 bytes per run.
+/// against the image, the output length and the channel scales. It leaves
+/// the weight codes to the one validation at program build (see
+/// [`super::ConvGemmFn`]); invalid codes there would give wrong sums but no
+/// out-of-bounds access. Returns the geometry and the reduction steps of 4
+/// bytes per run.
 pub(crate) fn check_conv(
     kernel: &'static str,
     encoding: Encoding,
     image: &[u8],
     windows: &Windows,
     w: &PackedView<'_>,
-    out_len: usize,
+    out: &ConvOutput<'_>,
 ) -> Result<(Dims, usize), KernelError> {
     let mut d = weight_geometry(kernel, w, encoding)?;
     let tap_steps = windows.check(image.len(), d.k)?;
     d.p = windows.rows;
     let stride = d.o;
-    check_output(&mut d, out_len, stride)?;
+    check_output(&mut d, out.len(), stride)?;
+    if let Some(scale) = out.scale() {
+        for (name, len) in [
+            ("multiplier", scale.multiplier.len()),
+            ("bias", scale.bias.len()),
+        ] {
+            if len != d.o {
+                return Err(KernelError::ScaleLength { name, len, o: d.o });
+            }
+        }
+    }
     Ok((d, tap_steps))
 }

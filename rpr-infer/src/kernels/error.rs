@@ -49,6 +49,12 @@ pub enum KernelError {
     Windows { windows: Windows, reason: String },
     #[error("implicit-GEMM windows read up to byte {needed} of an image of {actual} bytes; the image is too short for the conv geometry")]
     WindowsOutOfBounds { needed: usize, actual: usize },
+    #[error("the channel {name} has {len} values, expected one per output channel ({o})")]
+    ScaleLength {
+        name: &'static str,
+        len: usize,
+        o: usize,
+    },
     #[error("the {isa} kernels are not available on this CPU")]
     IsaUnavailable { isa: &'static str },
 }

@@ -16,6 +16,7 @@ mod check;
 mod dispatch;
 mod error;
 mod isa;
+mod output;
 mod scalar;
 mod set;
 mod tiles;
@@ -30,6 +31,7 @@ pub use check::MAX_K;
 pub use dispatch::{kernel_set, kernels, variants, KERNEL_ENV};
 pub use error::KernelError;
 pub use isa::{Isa, ParseIsaError};
+pub use output::{ChannelScale, ConvOutput};
 pub use set::{
     AnyKernel, ConvGemmFn, GemmFn, KernelNames, KernelSet, KernelVariant, StridedGemmFn,
 };

@@ -2,7 +2,7 @@
 
 use rpr_core::pack::PackedView;
 
-use super::{Isa, KernelError, Windows};
+use super::{ConvOutput, Isa, KernelError, Windows};
 
 /// A GEMM over im2col rows: `out[i * o + j] = sum_k code[j][k] * a[i][k]` for
 /// `i < p` and `j < o = w.rows`. `a` contains `p` rows of the padded reduction
@@ -22,8 +22,8 @@ pub type StridedGemmFn<A, T> = fn(
 ) -> Result<(), KernelError>;
 
 /// An implicit-GEMM convolution: the GEMM of [`GemmFn`] with row `i` of `a`
-/// read in place from `image` as [`Windows`] describes, and `out` holding
-/// `windows.rows` rows of `w.rows` outputs.
+/// read in place from `image` as [`Windows`] describes, stored to `out` as
+/// `windows.rows` rows of `w.rows` outputs, raw or finished.
 ///
 /// Unlike the other entries it checks only lengths and bounds, not the
 /// weight codes: the engine validates the codes of every packed tensor once
@@ -32,7 +32,7 @@ pub type ConvGemmFn = fn(
     image: &[u8],
     windows: &Windows,
     w: &PackedView<'_>,
-    out: &mut [i32],
+    out: ConvOutput<'_>,
 ) -> Result<(), KernelError>;
 
 /// Kernel names per family, such as `avx512_vnni_ternary_u8_4x4`: ISA,

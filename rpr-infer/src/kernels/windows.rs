@@ -109,7 +109,7 @@ impl Windows {
         if self.out_h == 0 || self.out_w == 0 {
             return Err(shape_error("the output grid is empty"));
         }
-        if self.tap_len % 4 != 0 {
+        if !self.tap_len.is_multiple_of(4) {
             return Err(shape_error("tap_len must be a multiple of 4 bytes"));
         }
         if self.taps.checked_mul(self.tap_len) != Some(k) {

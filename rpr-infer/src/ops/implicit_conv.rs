@@ -12,20 +12,22 @@ use super::geometry::ConvGeometry;
 use super::im2col::{im2col, ChannelRange};
 use super::packed_conv::{epilogue, PackedConvCall, Store};
 use super::tiling::{for_each_tile, RowWidths};
-use crate::kernels::{ConvGemmFn, GemmFn, KernelError, Windows};
+use crate::kernels::{ChannelScale, ConvGemmFn, GemmFn, KernelError, Windows};
 
 /// Returns true when the kernel can read `geom`'s windows in place: the taps
 /// of a kernel row are adjacent bytes (horizontal dilation 1) and a run of
 /// them is whole 4-byte groups.
 pub(crate) fn supports(geom: &ConvGeometry) -> bool {
-    geom.dilation[1] == 1 && (geom.kernel[1] * geom.in_channels) % 4 == 0
+    geom.dilation[1] == 1 && (geom.kernel[1] * geom.in_channels).is_multiple_of(4)
 }
 
-/// Runs the convolution with `conv`, falling back to im2col rows and `gemm`
-/// for parts that do not fit the scratch, then the epilogue of
-/// [`super::packed_conv::packed_conv`]. `cols` and `acc` hold
+/// Runs the convolution with `conv`, which applies the epilogue of
+/// [`super::packed_conv::packed_conv`] to the sums in registers, falling
+/// back to im2col rows, `gemm` and the portable epilogue for parts that do
+/// not fit the scratch. `cols` and `acc` hold
 /// `call.tiling.scratch_rows(call.rows)` rows of `call.kp` bytes and of the
 /// output channels. `geom` must pass [`supports`].
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn implicit_conv<O: Store>(
     call: &PackedConvCall<'_>,
     image: &[u8],
@@ -44,6 +46,11 @@ pub(crate) fn implicit_conv<O: Store>(
         out: channels,
     };
     let padded = call.geom.padding != [0, 0];
+    let scale = ChannelScale {
+        multiplier: call.multiplier,
+        bias: call.bias,
+        relu: call.relu,
+    };
 
     for_each_tile(
         call.tiling,
@@ -52,25 +59,49 @@ pub(crate) fn implicit_conv<O: Store>(
         acc,
         &mut out[..call.rows * channels],
         |tile| {
-            if padded {
-                // A padded block holds one image, so the tile runs per image.
-                let per_image = call.geom.out_pixels();
-                let mut row = 0;
-                while row < tile.rows {
-                    let pixel = tile.first_row + row;
-                    let len = (per_image - pixel % per_image).min(tile.rows - row);
-                    let acc = &mut tile.acc[row * channels..(row + len) * channels];
-                    padded_part(call, image, pixel, len, conv, gemm, tile.cols, acc)?;
-                    row += len;
-                }
-            } else {
+            if !padded {
                 let windows = in_place_windows(call.geom, tile.first_row, tile.rows);
-                conv(image, &windows, &call.weights, tile.acc)?;
+                return conv(
+                    image,
+                    &windows,
+                    &call.weights,
+                    O::conv_output(tile.out, scale, out_inv_scale),
+                );
             }
-            epilogue(call, tile.acc, tile.out, out_inv_scale);
+            // A padded block holds one image, so the tile runs per image.
+            let per_image = call.geom.out_pixels();
+            let mut row = 0;
+            while row < tile.rows {
+                let part = Part {
+                    pixel: tile.first_row + row,
+                    len: (per_image - (tile.first_row + row) % per_image).min(tile.rows - row),
+                };
+                let range = row * channels..(row + part.len) * channels;
+                let out = Destination {
+                    acc: &mut tile.acc[range.clone()],
+                    out: &mut tile.out[range],
+                    inv_scale: out_inv_scale,
+                };
+                padded_part(call, image, part, conv, gemm, tile.cols, out)?;
+                row += part.len;
+            }
             Ok(())
         },
     )
+}
+
+/// Output pixels `pixel..pixel + len` of one image.
+#[derive(Clone, Copy)]
+struct Part {
+    pixel: usize,
+    len: usize,
+}
+
+/// The output rows of a part, and sums scratch for the im2col fallback.
+struct Destination<'a, O> {
+    acc: &'a mut [i32],
+    out: &'a mut [O],
+    inv_scale: f32,
 }
 
 /// Windows of an unpadded conv over the whole NHWC batch.
@@ -115,31 +146,30 @@ impl Block {
     }
 }
 
-/// Output pixels `pixel..pixel + len` of one image: copies the block they
-/// read into `cols` and runs `conv` on it, or runs im2col and `gemm` when
-/// the block does not fit.
-#[allow(clippy::too_many_arguments)]
-fn padded_part(
+/// Copies the block that `part` reads into `cols` and runs `conv` on it, or
+/// runs im2col, `gemm` and the portable epilogue when the block does not fit.
+fn padded_part<O: Store>(
     call: &PackedConvCall<'_>,
     image: &[u8],
-    pixel: usize,
-    len: usize,
+    part: Part,
     conv: ConvGemmFn,
     gemm: GemmFn<u8, i32>,
     cols: &mut [u8],
-    acc: &mut [i32],
+    dst: Destination<'_, O>,
 ) -> Result<(), KernelError> {
     let geom = call.geom;
     let c = geom.in_channels;
     let per_image = geom.out_pixels();
-    let (n, within) = (pixel / per_image, pixel % per_image);
-    let (y0, y1) = (within / geom.out_w, (within + len - 1) / geom.out_w);
+    let (n, within) = (part.pixel / per_image, part.pixel % per_image);
+    let (y0, y1) = (within / geom.out_w, (within + part.len - 1) / geom.out_w);
     let block = Block::new(geom, y0, y1);
     if block.bytes(c) > cols.len() {
-        let rows = &mut cols[..len * call.kp];
+        let rows = &mut cols[..part.len * call.kp];
         let all = ChannelRange { start: 0, len: c };
-        im2col(image, geom, all, call.kp, pixel, rows);
-        return gemm(rows, len, &call.weights, acc);
+        im2col(image, geom, all, call.kp, part.pixel, rows);
+        gemm(rows, part.len, &call.weights, dst.acc)?;
+        epilogue(call, dst.acc, dst.out, dst.inv_scale);
+        return Ok(());
     }
 
     let block_bytes = &mut cols[..block.bytes(c)];
@@ -152,7 +182,7 @@ fn padded_part(
     );
     let line = block.width * c;
     let windows = Windows {
-        rows: len,
+        rows: part.len,
         first: within - y0 * geom.out_w,
         out_h: geom.out_h,
         out_w: geom.out_w,
@@ -163,7 +193,17 @@ fn padded_part(
         tap_step: geom.dilation[0] * line,
         tap_len: geom.kernel[1] * c,
     };
-    conv(block_bytes, &windows, &call.weights, acc)
+    let scale = ChannelScale {
+        multiplier: call.multiplier,
+        bias: call.bias,
+        relu: call.relu,
+    };
+    conv(
+        block_bytes,
+        &windows,
+        &call.weights,
+        O::conv_output(dst.out, scale, dst.inv_scale),
+    )
 }
 
 /// Copies the rows of `block` from one NHWC `image`, with zeros where the
@@ -196,7 +236,7 @@ mod tests {
     use rpr_core::pack::{pack, padded_k, Encoding};
 
     use super::*;
-    use crate::kernels::{kernel_set, Isa, KernelSet};
+    use crate::kernels::{kernel_set, ConvOutput, Isa, KernelSet};
     use crate::ops::packed_conv::{packed_conv, Source};
     use crate::ops::tiling::Tiling;
 
@@ -241,7 +281,8 @@ mod tests {
     }
 
     /// Runs one case through `implicit_conv` and through im2col with the
-    /// scalar kernel, under several tilings, and compares the u8 outputs.
+    /// scalar kernel, under several tilings, and compares the outputs: `u8`
+    /// after ReLU and `f32` without. Also compares the kernel's raw sums.
     fn check_case(set: &KernelSet, case: Case, seed: u64) {
         let (c, hw, kernel, stride, padding, dilation, o, batch) = case;
         let geom = ConvGeometry::new(c, hw, kernel, stride, padding, dilation).expect("valid case");
@@ -263,6 +304,11 @@ mod tests {
                 _ => (set.ternary_u8_conv, set.ternary_u8, scalar.ternary_u8),
             };
             let implicit = implicit.expect("the set has implicit kernels");
+            let kernels = Kernels {
+                implicit,
+                gemm,
+                oracle,
+            };
             // One tile; tiles of 16 rows, whose blocks straddle output rows;
             // tiles of one row, whose blocks never fit and fall back to im2col.
             for tiling in [
@@ -276,42 +322,104 @@ mod tests {
                     workers: 1,
                 },
             ] {
-                let call = PackedConvCall {
-                    geom: &geom,
-                    rows,
+                for relu in [true, false] {
+                    let call = PackedConvCall {
+                        geom: &geom,
+                        rows,
+                        kp,
+                        weights: packed.view(),
+                        multiplier: &multiplier,
+                        bias: &bias,
+                        relu,
+                        tiling,
+                    };
+                    let context = format!("{encoding:?} {case:?} {tiling:?} relu {relu}");
+                    if relu {
+                        let (got, expected) = both_paths::<u8>(&call, &image, kernels);
+                        assert!(
+                            expected.iter().any(|&v| v != 0 && v != 255),
+                            "{context}: degenerate outputs"
+                        );
+                        assert_eq!(got, expected, "{context}");
+                    } else {
+                        let (got, expected) = both_paths::<f32>(&call, &image, kernels);
+                        assert_eq!(got, expected, "{context}");
+                    }
+                }
+            }
+
+            let windows = in_place_or_none(&geom, rows);
+            if let Some(windows) = windows {
+                let mut sums = vec![0i32; rows * o];
+                implicit(
+                    &image,
+                    &windows,
+                    &packed.view(),
+                    ConvOutput::Sums(&mut sums),
+                )
+                .expect("sums");
+                let mut cols = vec![0u8; rows * kp];
+                im2col(
+                    &image,
+                    &geom,
+                    ChannelRange { start: 0, len: c },
                     kp,
-                    weights: packed.view(),
-                    multiplier: &multiplier,
-                    bias: &bias,
-                    relu: true,
-                    tiling,
-                };
-                let scratch = tiling.scratch_rows(rows);
-                let mut expected = vec![0u8; rows * o];
-                let (mut cols, mut acc) = (vec![0u8; scratch * kp], vec![0i32; scratch * o]);
-                packed_conv(
-                    &call,
-                    Source::Image(&image),
-                    oracle,
+                    0,
                     &mut cols,
-                    &mut acc,
-                    &mut expected,
-                    0.5,
-                )
-                .expect("oracle runs");
-                let mut got = vec![0u8; rows * o];
-                let (mut cols, mut acc) = (vec![7u8; scratch * kp], vec![0i32; scratch * o]);
-                implicit_conv(
-                    &call, &image, implicit, gemm, &mut cols, &mut acc, &mut got, 0.5,
-                )
-                .expect("implicit conv runs");
-                assert!(
-                    expected.iter().any(|&v| v != 0 && v != 255),
-                    "{case:?}: degenerate outputs"
                 );
-                assert_eq!(got, expected, "{encoding:?} {case:?} {tiling:?}");
+                let mut expected = vec![0i32; rows * o];
+                oracle(&cols, rows, &packed.view(), &mut expected).expect("oracle runs");
+                assert_eq!(sums, expected, "sums {encoding:?} {case:?}");
             }
         }
+    }
+
+    #[derive(Clone, Copy)]
+    struct Kernels {
+        implicit: ConvGemmFn,
+        gemm: GemmFn<u8, i32>,
+        oracle: GemmFn<u8, i32>,
+    }
+
+    /// Outputs of `implicit_conv` and of im2col with the oracle kernel.
+    fn both_paths<O: Store + Clone>(
+        call: &PackedConvCall<'_>,
+        image: &[u8],
+        kernels: Kernels,
+    ) -> (Vec<O>, Vec<O>) {
+        let (rows, o, kp) = (call.rows, call.weights.rows, call.kp);
+        let scratch = call.tiling.scratch_rows(rows);
+        let mut expected = vec![O::default(); rows * o];
+        let (mut cols, mut acc) = (vec![0u8; scratch * kp], vec![0i32; scratch * o]);
+        packed_conv(
+            call,
+            Source::Image(image),
+            kernels.oracle,
+            &mut cols,
+            &mut acc,
+            &mut expected,
+            0.5,
+        )
+        .expect("oracle runs");
+        let mut got = vec![O::default(); rows * o];
+        let (mut cols, mut acc) = (vec![7u8; scratch * kp], vec![0i32; scratch * o]);
+        implicit_conv(
+            call,
+            image,
+            kernels.implicit,
+            kernels.gemm,
+            &mut cols,
+            &mut acc,
+            &mut got,
+            0.5,
+        )
+        .expect("implicit conv runs");
+        (got, expected)
+    }
+
+    /// Windows over the whole unpadded batch, for the raw-sum check.
+    fn in_place_or_none(geom: &ConvGeometry, rows: usize) -> Option<Windows> {
+        (geom.padding == [0, 0]).then(|| in_place_windows(geom, 0, rows))
     }
 
     #[test]

@@ -6,7 +6,7 @@ use rpr_core::pack::PackedView;
 use super::geometry::ConvGeometry;
 use super::im2col::{im2col, ChannelRange};
 use super::tiling::{for_each_tile, RowWidths, Tiling};
-use crate::kernels::{GemmFn, KernelError};
+use crate::kernels::{ChannelScale, ConvOutput, GemmFn, KernelError};
 
 /// Everything about one packed convolution that does not depend on the activation type.
 pub(crate) struct PackedConvCall<'a> {
@@ -27,17 +27,45 @@ pub(crate) struct PackedConvCall<'a> {
 pub(crate) trait Store: Copy + Default + Send + Sync {
     /// Converts a float result; `inv_scale` is the reciprocal of the u8 quantization step.
     fn store(value: f32, inv_scale: f32) -> Self;
+
+    /// The destination that makes an implicit-GEMM kernel apply `scale` and
+    /// [`Store::store`] itself.
+    fn conv_output<'a>(
+        out: &'a mut [Self],
+        scale: ChannelScale<'a>,
+        inv_scale: f32,
+    ) -> ConvOutput<'a>;
 }
 
 impl Store for f32 {
     fn store(value: f32, _inv_scale: f32) -> Self {
         value
     }
+
+    fn conv_output<'a>(
+        out: &'a mut [Self],
+        scale: ChannelScale<'a>,
+        _inv_scale: f32,
+    ) -> ConvOutput<'a> {
+        ConvOutput::F32 { out, scale }
+    }
 }
 
 impl Store for u8 {
     fn store(value: f32, inv_scale: f32) -> Self {
         quantize_u8(value, inv_scale)
+    }
+
+    fn conv_output<'a>(
+        out: &'a mut [Self],
+        scale: ChannelScale<'a>,
+        inv_scale: f32,
+    ) -> ConvOutput<'a> {
+        ConvOutput::U8 {
+            out,
+            scale,
+            inv_scale,
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use rpr_core::pack::{Encoding, PackedView};
 
 use super::check::{binary_dense, check_bits, check_conv, ternary_dense, Dims};
 use super::set::{gemm_entry, AnyKernel, KernelNames, KernelSet, KernelVariant};
-use super::{Isa, KernelError, Windows};
+use super::{ConvOutput, Isa, KernelError, Windows};
 
 pub(crate) use tokens::{Avx2, Avx512, Avx512Popcnt, Avx512Vnni};
 
@@ -79,19 +79,60 @@ pub(crate) fn avx512_bcast_u8_conv<const BINARY: bool>(
     image: &[u8],
     windows: &Windows,
     w: &PackedView<'_>,
-    out: &mut [i32],
+    out: ConvOutput<'_>,
 ) -> Result<(), KernelError> {
+    use avx512::u8_bcast::{conv_gemm, ScaledSink, SumSink};
+
     let (name, encoding) = if BINARY {
         (avx512::u8_bcast::BINARY_NAME, Encoding::Binary)
     } else {
         (avx512::u8_bcast::TERNARY_NAME, Encoding::Ternary2)
     };
-    let (d, tap_steps) = check_conv(name, encoding, image, windows, w, out.len())?;
+    let (d, tap_steps) = check_conv(name, encoding, image, windows, w, &out)?;
     if d.p == 0 || d.o == 0 {
         return Ok(());
     }
     let token = proven(Avx512Vnni::try_new(), "avx512 vnni")?;
-    avx512::u8_bcast::conv_gemm::<BINARY>(token, &d, image, windows, tap_steps, w.data, out);
+    let stride = d.stride;
+    // SAFETY: `check_conv` verified the windows, the weights, that `out`
+    // holds `p` rows of `o` outputs and that the scales hold `o` values.
+    unsafe {
+        match out {
+            ConvOutput::Sums(out) => {
+                let sink = SumSink {
+                    out: out.as_mut_ptr(),
+                    stride,
+                };
+                conv_gemm::<BINARY, _>(token, &d, image, windows, tap_steps, w.data, sink);
+            }
+            ConvOutput::F32 { out, scale } => {
+                let sink = ScaledSink {
+                    out: out.as_mut_ptr(),
+                    stride,
+                    multiplier: scale.multiplier.as_ptr(),
+                    bias: scale.bias.as_ptr(),
+                    relu: scale.relu,
+                    inv_scale: 1.0,
+                };
+                conv_gemm::<BINARY, _>(token, &d, image, windows, tap_steps, w.data, sink);
+            }
+            ConvOutput::U8 {
+                out,
+                scale,
+                inv_scale,
+            } => {
+                let sink = ScaledSink {
+                    out: out.as_mut_ptr(),
+                    stride,
+                    multiplier: scale.multiplier.as_ptr(),
+                    bias: scale.bias.as_ptr(),
+                    relu: scale.relu,
+                    inv_scale,
+                };
+                conv_gemm::<BINARY, _>(token, &d, image, windows, tap_steps, w.data, sink);
+            }
+        }
+    }
     Ok(())
 }
 

@@ -75,27 +75,29 @@ pub(crate) fn gemm<const BINARY: bool>(
     let steps = d.k.div_ceil(4);
     // The rows are one long output row of im2col windows; `check` verified
     // `a.len() == p * kp` with `4 * steps <= kp`.
-    conv_gemm::<BINARY>(
-        token,
-        d,
-        a,
-        &Windows::im2col(d.p, d.kp, steps),
-        steps,
-        w,
-        out,
-    );
+    let windows = Windows::im2col(d.p, d.kp, steps);
+    let sink = SumSink {
+        out: out.as_mut_ptr(),
+        stride: d.stride,
+    };
+    // SAFETY: `check` verified that `out` contains `(p - 1) * stride + o` elements.
+    unsafe { conv_gemm::<BINARY, _>(token, d, a, &windows, steps, w, sink) };
 }
 
 /// Computes the GEMM with activation row `i` read from `image` as `windows`
-/// places it. `tap_steps` is `windows.tap_len / 4`.
-pub(crate) fn conv_gemm<const BINARY: bool>(
+/// places it, and stores through `sink`. `tap_steps` is `windows.tap_len / 4`.
+///
+/// # Safety
+/// The checks of the entry point passed for `d`, `image`, `windows` and
+/// `w`, and `sink` can store `p` rows of `o` channels.
+pub(crate) unsafe fn conv_gemm<const BINARY: bool, S: Sink>(
     _token: Avx512Vnni,
     d: &Dims,
     image: &[u8],
     windows: &Windows,
     tap_steps: usize,
     w: &[u8],
-    out: &mut [i32],
+    sink: S,
 ) {
     let steps = windows.taps * tap_steps;
     let mut codes = vec![CodeVector([0; LANES]); MAX_VECTORS * steps];
@@ -104,25 +106,24 @@ pub(crate) fn conv_gemm<const BINARY: bool>(
         let channels = (LANES * MAX_VECTORS).min(d.o - j0);
         let vectors = channels.div_ceil(LANES);
         // SAFETY: the token proves AVX-512 F/BW/VNNI. The checks verified
-        // that `w` contains `o * row_bytes` bytes with `4 * steps <= kp`,
-        // that every run of `windows` lies inside `image`, and that `out`
-        // contains `(p - 1) * stride + o` elements. Both calls stay in
-        // channels `j0..j0 + channels <= o`.
+        // that `w` contains `o * row_bytes` bytes with `4 * steps <= kp`
+        // and that every run of `windows` lies inside `image`, and the
+        // caller that `sink` takes every row. Both calls stay in channels
+        // `j0..j0 + channels <= o`.
         unsafe {
             expand_codes::<BINARY>(d, w, j0, channels, steps, &mut codes);
             let block = Block {
-                d,
                 windows,
                 tap_steps,
                 codes: &codes,
-                j0,
                 channels,
             };
+            let sink = sink.channels(j0);
             match vectors {
-                1 => rows::<8, 1>(&block, image, out),
-                2 => rows::<8, 2>(&block, image, out),
-                3 => rows::<6, 3>(&block, image, out),
-                _ => rows::<6, 4>(&block, image, out),
+                1 => rows::<8, 1, S>(&block, image, sink),
+                2 => rows::<8, 2, S>(&block, image, sink),
+                3 => rows::<6, 3, S>(&block, image, sink),
+                _ => rows::<6, 4, S>(&block, image, sink),
             }
         }
         j0 += channels;
@@ -131,11 +132,9 @@ pub(crate) fn conv_gemm<const BINARY: bool>(
 
 /// One block of up to 64 output channels and its expanded codes.
 struct Block<'a> {
-    d: &'a Dims,
     windows: &'a Windows,
     tap_steps: usize,
     codes: &'a [CodeVector],
-    j0: usize,
     channels: usize,
 }
 
@@ -231,10 +230,10 @@ unsafe fn expand_codes<const BINARY: bool>(
 /// # Safety
 /// AVX-512 F/BW/VNNI must be available, every run of `block.windows` must
 /// lie inside `image`, `block.codes` must hold `MAX_VECTORS * taps *
-/// tap_steps` vectors, and `out` must hold `(p - 1) * stride + j0 +
-/// channels` elements, with `channels <= 16 * V`.
+/// tap_steps` vectors, `sink` must take every row of the block's channels,
+/// and `channels <= 16 * V`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn rows<const M: usize, const V: usize>(block: &Block<'_>, image: &[u8], out: &mut [i32]) {
+unsafe fn rows<const M: usize, const V: usize, S: Sink>(block: &Block<'_>, image: &[u8], sink: S) {
     // Lanes of the last vector that hold real channels.
     let tail = block.channels - LANES * (V - 1);
     let last_lanes: u16 = if tail == LANES {
@@ -242,7 +241,6 @@ unsafe fn rows<const M: usize, const V: usize>(block: &Block<'_>, image: &[u8], 
     } else {
         (1u16 << tail) - 1
     };
-    let stride = block.d.stride;
     for span in block.windows.spans() {
         let tiles = span.len.div_ceil(M);
         let mut row = 0;
@@ -250,13 +248,12 @@ unsafe fn rows<const M: usize, const V: usize>(block: &Block<'_>, image: &[u8], 
             // Even split: the first `len % tiles` tiles get one row more.
             let m = span.len / tiles + usize::from(t < span.len % tiles);
             // SAFETY: rows `span.row + row ..+ m` are inside the span, whose
-            // windows lie inside `image`, and their outputs inside `out`.
+            // windows lie inside `image`, and the sink takes them.
             unsafe {
                 let a = image
                     .as_ptr()
                     .add(span.offset + row * block.windows.col_step);
-                let out_tile = out.as_mut_ptr().add((span.row + row) * stride + block.j0);
-                tile_of_height::<V>(m, block, a, last_lanes, out_tile);
+                tile_of_height::<V, S>(m, block, a, last_lanes, sink.rows(span.row + row));
             }
             row += m;
         }
@@ -268,43 +265,43 @@ unsafe fn rows<const M: usize, const V: usize>(block: &Block<'_>, image: &[u8], 
 /// # Safety
 /// As [`tile`].
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn tile_of_height<const V: usize>(
+unsafe fn tile_of_height<const V: usize, S: Sink>(
     m: usize,
     block: &Block<'_>,
     a: *const u8,
     last_lanes: u16,
-    out: *mut i32,
+    sink: S,
 ) {
     // SAFETY: forwarded from the caller.
     unsafe {
         match m {
-            1 => tile::<1, V>(block, a, last_lanes, out),
-            2 => tile::<2, V>(block, a, last_lanes, out),
-            3 => tile::<3, V>(block, a, last_lanes, out),
-            4 => tile::<4, V>(block, a, last_lanes, out),
-            5 => tile::<5, V>(block, a, last_lanes, out),
-            6 => tile::<6, V>(block, a, last_lanes, out),
-            7 => tile::<7, V>(block, a, last_lanes, out),
-            _ => tile::<8, V>(block, a, last_lanes, out),
+            1 => tile::<1, V, S>(block, a, last_lanes, sink),
+            2 => tile::<2, V, S>(block, a, last_lanes, sink),
+            3 => tile::<3, V, S>(block, a, last_lanes, sink),
+            4 => tile::<4, V, S>(block, a, last_lanes, sink),
+            5 => tile::<5, V, S>(block, a, last_lanes, sink),
+            6 => tile::<6, V, S>(block, a, last_lanes, sink),
+            7 => tile::<7, V, S>(block, a, last_lanes, sink),
+            _ => tile::<8, V, S>(block, a, last_lanes, sink),
         }
     }
 }
 
 /// `M` activation windows, the first at `a` and the next `col_step` bytes
-/// apart, against `16 * V` channels, results at `out` (row stride
-/// `stride`). The last vector stores only `last_lanes`.
+/// apart, against `16 * V` channels, stored through `sink`. The last vector
+/// stores only `last_lanes`.
 ///
 /// # Safety
 /// AVX-512 F/BW/VNNI must be available, every run of the `M` windows must be
-/// readable, and `M` output rows of `16 * (V - 1)` channels plus the
-/// `last_lanes` lanes must be writable at `out`.
+/// readable, and `sink` must take `M` rows of `16 * (V - 1)` channels plus
+/// the `last_lanes` lanes.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 #[allow(clippy::needless_range_loop)]
-unsafe fn tile<const M: usize, const V: usize>(
+unsafe fn tile<const M: usize, const V: usize, S: Sink>(
     block: &Block<'_>,
     a: *const u8,
     last_lanes: u16,
-    out: *mut i32,
+    sink: S,
 ) {
     let Windows {
         col_step,
@@ -312,7 +309,7 @@ unsafe fn tile<const M: usize, const V: usize>(
         tap_step,
         ..
     } = *block.windows;
-    let (stride, tap_steps) = (block.d.stride, block.tap_steps);
+    let tap_steps = block.tap_steps;
     // Index loops over the constant `M` and `V` unroll fully, so `acc` and
     // `code` live in registers. Iterator adapters here were not inlined into
     // this `target_feature` function, which kept the accumulators in memory.
@@ -343,16 +340,161 @@ unsafe fn tile<const M: usize, const V: usize>(
     }
     for r in 0..M {
         for v in 0..V {
-            // SAFETY: channels `16v..` of row `r` up to `channels` are inside
-            // `out`; the last vector writes only its valid lanes.
-            unsafe {
-                let dst = out.add(r * stride + LANES * v);
-                if v + 1 == V {
-                    _mm512_mask_storeu_epi32(dst.cast(), last_lanes, acc[r][v]);
-                } else {
-                    _mm512_storeu_si512(dst.cast(), acc[r][v]);
-                }
-            }
+            let lanes = if v + 1 == V { last_lanes } else { u16::MAX };
+            // SAFETY: the sink takes row `r < M` and the lanes of vector `v < V`.
+            unsafe { sink.store(r, v, acc[r][v], lanes) };
+        }
+    }
+}
+
+/// Where a tile's finished sums go. A sink points at one output row and
+/// the first channel of a block; the kernel moves it with [`Sink::channels`]
+/// and [`Sink::rows`] and stores 16 channels at a time.
+pub(crate) trait Sink: Copy {
+    /// The sink moved `j0` channels right.
+    fn channels(self, j0: usize) -> Self;
+
+    /// The sink moved `rows` rows down.
+    fn rows(self, rows: usize) -> Self;
+
+    /// Stores the sums `acc` of row `r`, channels `16v..16v + 16`, in the lanes of `lanes`.
+    ///
+    /// # Safety
+    /// AVX-512 F must be available and those outputs must be writable.
+    unsafe fn store(self, r: usize, v: usize, acc: __m512i, lanes: u16);
+}
+
+/// Stores the `i32` sums, rows `stride` elements apart.
+#[derive(Clone, Copy)]
+pub(crate) struct SumSink {
+    pub out: *mut i32,
+    pub stride: usize,
+}
+
+impl Sink for SumSink {
+    fn channels(self, j0: usize) -> Self {
+        Self {
+            out: self.out.wrapping_add(j0),
+            ..self
+        }
+    }
+
+    fn rows(self, rows: usize) -> Self {
+        Self {
+            out: self.out.wrapping_add(rows * self.stride),
+            ..self
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store(self, r: usize, v: usize, acc: __m512i, lanes: u16) {
+        // SAFETY: the caller guarantees the outputs are writable.
+        unsafe {
+            _mm512_mask_storeu_epi32(self.out.add(r * self.stride + LANES * v).cast(), lanes, acc)
+        };
+    }
+}
+
+/// Applies the channel scale and stores `f32` (`T = f32`) or quantized
+/// `u8` (`T = u8`) outputs, rows `stride` elements apart. `multiplier`
+/// and `bias` point at the same channel as `out`.
+#[derive(Clone, Copy)]
+pub(crate) struct ScaledSink<T> {
+    pub out: *mut T,
+    pub stride: usize,
+    pub multiplier: *const f32,
+    pub bias: *const f32,
+    pub relu: bool,
+    pub inv_scale: f32,
+}
+
+impl<T> ScaledSink<T> {
+    fn moved(self, rows: usize, channels: usize) -> Self {
+        Self {
+            out: self.out.wrapping_add(rows * self.stride + channels),
+            multiplier: self.multiplier.wrapping_add(channels),
+            bias: self.bias.wrapping_add(channels),
+            ..self
+        }
+    }
+
+    /// `relu?(acc * multiplier + bias)` for channels `16v..`; lanes outside
+    /// `lanes` read no scale and hold garbage that no store writes.
+    ///
+    /// # Safety
+    /// AVX-512 F must be available and the scales of the lanes readable.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn scaled(self, v: usize, acc: __m512i, lanes: u16) -> __m512 {
+        // SAFETY: the caller guarantees the scales of `lanes` are readable;
+        // masked loads touch no other lane.
+        let (m, b) = unsafe {
+            (
+                _mm512_maskz_loadu_ps(lanes, self.multiplier.add(LANES * v)),
+                _mm512_maskz_loadu_ps(lanes, self.bias.add(LANES * v)),
+            )
+        };
+        // Multiply, then add, each rounded, like the portable epilogue.
+        let y = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), m), b);
+        // `vmaxps` returns its second operand when the first is NaN, as
+        // `f32::max(NaN, 0.0)` returns 0.
+        if self.relu {
+            _mm512_max_ps(y, _mm512_setzero_ps())
+        } else {
+            y
+        }
+    }
+}
+
+impl Sink for ScaledSink<f32> {
+    fn channels(self, j0: usize) -> Self {
+        self.moved(0, j0)
+    }
+
+    fn rows(self, rows: usize) -> Self {
+        self.moved(rows, 0)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store(self, r: usize, v: usize, acc: __m512i, lanes: u16) {
+        // SAFETY: the caller guarantees AVX-512 F, the scales and the outputs.
+        unsafe {
+            let y = self.scaled(v, acc, lanes);
+            _mm512_mask_storeu_ps(self.out.add(r * self.stride + LANES * v), lanes, y);
+        }
+    }
+}
+
+impl Sink for ScaledSink<u8> {
+    fn channels(self, j0: usize) -> Self {
+        self.moved(0, j0)
+    }
+
+    fn rows(self, rows: usize) -> Self {
+        self.moved(rows, 0)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store(self, r: usize, v: usize, acc: __m512i, lanes: u16) {
+        // SAFETY: the caller guarantees AVX-512 F, the scales and the outputs.
+        unsafe {
+            let y = self.scaled(v, acc, lanes);
+            // The portable `quantize_u8`: add half a step, clamp to 0..=255
+            // (NaN to 0, as above), truncate.
+            let q = _mm512_add_ps(
+                _mm512_mul_ps(y, _mm512_set1_ps(self.inv_scale)),
+                _mm512_set1_ps(0.5),
+            );
+            let q = _mm512_min_ps(_mm512_max_ps(q, _mm512_setzero_ps()), _mm512_set1_ps(255.0));
+            let bytes = _mm512_cvttps_epi32(q);
+            _mm512_mask_cvtepi32_storeu_epi8(
+                self.out.add(r * self.stride + LANES * v).cast(),
+                lanes,
+                bytes,
+            );
         }
     }
 }
