@@ -141,12 +141,10 @@ impl Arena {
         };
         let (n, c, h, w) = input.dim();
         let buffer = &mut self.f32_slots[slot][..n * c * h * w];
-        for (index, value) in input.iter().enumerate() {
-            let x = index % w;
-            let y = (index / w) % h;
-            let ch = (index / (w * h)) % c;
-            let image = index / (w * h * c);
-            buffer[((image * h + y) * w + x) * c + ch] = *value;
+        // `indexed_iter` steps the index instead of dividing the flat
+        // position four times per element, which cost 3% of a batch-1 run.
+        for ((image, ch, y, x), &value) in input.indexed_iter() {
+            buffer[((image * h + y) * w + x) * c + ch] = value;
         }
     }
 
@@ -278,7 +276,7 @@ fn run_step(
             .expect("every packed conv has a mode");
         let tiling = tiling.expect("every conv has a tiling");
         return run_packed_conv(
-            ctx, step, conv, mode, &inputs[0], output, scratch, tiling, batch,
+            ctx, step, conv, mode, inputs, output, scratch, tiling, batch,
         );
     }
     let Output::F32(out) = output else {
@@ -373,12 +371,18 @@ fn run_packed_conv(
     step: &Step,
     conv: &PackedConv,
     mode: &ConvMode,
-    input: &Input<'_>,
+    inputs: &[Input<'_>],
     output: Output<'_>,
     scratch: &mut Scratch,
     tiling: Tiling,
     batch: usize,
 ) -> Result<(), EngineError> {
+    // The second input of a conv with a fused residual Add.
+    let residual = match inputs.get(1) {
+        Some(input) => Some(input.f32(step)?),
+        None => None,
+    };
+    let input = &inputs[0];
     let kernel_error = |source| EngineError::Kernel {
         node: step.node.clone(),
         source,
@@ -386,6 +390,7 @@ fn run_packed_conv(
     let weights = weights(ctx, conv)?;
     let binary = is_binary(conv.encoding);
     let rows = batch * conv.geom.out_pixels();
+    let residual = residual.map(|all| &all[..rows * conv.out_channels]);
     let pointwise_in_place = conv.geom.is_pointwise() && conv.geom.in_channels == conv.kp;
     let out_inv_scale = match ctx.layout.reprs[step.output] {
         Repr::U8 { scale } => 1.0 / scale,
@@ -405,6 +410,7 @@ fn run_packed_conv(
                 multiplier,
                 bias: &conv.bias,
                 relu: conv.relu,
+                residual,
                 tiling,
             };
             let gemm = if binary {
@@ -476,6 +482,7 @@ fn run_packed_conv(
                 multiplier: &conv.scale,
                 bias: &conv.bias,
                 relu: conv.relu,
+                residual,
                 tiling,
             };
             let gemm = if binary {

@@ -114,7 +114,8 @@ fn int8_mode(conv: &PackedConv, input_scale: f32) -> ConvMode {
 }
 
 /// Chooses u8 storage for a tensor that an int8 packed conv with a fused ReLU writes, that has
-/// a calibrated scale, and that only int8 packed convs read. Every other tensor stays f32.
+/// a calibrated scale, and that only int8 packed convs read as their input. Every other tensor
+/// stays f32, including residual inputs of fused Adds.
 fn choose_reprs(program: &Program, conv_modes: &[Option<ConvMode>]) -> Vec<Repr> {
     let mut reprs = vec![Repr::F32; program.tensors.len()];
     for (index, step) in program.steps.iter().enumerate() {
@@ -138,7 +139,10 @@ fn choose_reprs(program: &Program, conv_modes: &[Option<ConvMode>]) -> Vec<Repr>
             .peekable();
         let only_int8_convs = readers.peek().is_some()
             && readers.all(|(i, s)| {
+                // A fused residual input (after the first) is read as f32.
                 matches!(s.op, StepOp::PackedConv(_))
+                    && s.inputs[0] == step.output
+                    && !s.inputs[1..].contains(&step.output)
                     && matches!(conv_modes[i], Some(ConvMode::Int8 { .. }))
             });
         if only_int8_convs {

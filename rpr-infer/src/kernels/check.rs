@@ -296,11 +296,13 @@ pub(crate) fn binary_dense<A: PaddingValue>(
 }
 
 /// Checks an implicit-GEMM call: weight encoding and length, the windows
-/// against the image, the output length and the channel scales. It leaves
+/// against the image, the output length and the epilogue's slices. It leaves
 /// the weight codes to the one validation at program build (see
 /// [`super::ConvGemmFn`]); invalid codes there would give wrong sums but no
 /// out-of-bounds access. Returns the geometry and the reduction steps of 4
 /// bytes per run.
+// NOTE: only the AVX-512 set has implicit-GEMM kernels so far; NEON uses im2col.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) fn check_conv(
     kernel: &'static str,
     encoding: Encoding,
@@ -314,13 +316,21 @@ pub(crate) fn check_conv(
     d.p = windows.rows;
     let stride = d.o;
     check_output(&mut d, out.len(), stride)?;
-    if let Some(scale) = out.scale() {
+    if let Some(epilogue) = out.epilogue() {
         for (name, len) in [
-            ("multiplier", scale.multiplier.len()),
-            ("bias", scale.bias.len()),
+            ("multiplier", epilogue.multiplier.len()),
+            ("bias", epilogue.bias.len()),
         ] {
             if len != d.o {
                 return Err(KernelError::ScaleLength { name, len, o: d.o });
+            }
+        }
+        if let Some(residual) = epilogue.residual {
+            if residual.len() != out.len() {
+                return Err(KernelError::ResidualLength {
+                    len: residual.len(),
+                    expected: out.len(),
+                });
             }
         }
     }

@@ -2,8 +2,6 @@
 
 use rpr_core::pack::Encoding;
 
-use super::Windows;
-
 /// Invalid kernel arguments, detected before any SIMD code runs.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum KernelError {
@@ -45,8 +43,11 @@ pub enum KernelError {
     WeightPadding { row: usize, bit: usize, k: usize },
     #[error("reduction length k = {k} exceeds {max}, where an i32 sum of u8 activations could overflow; split the reduction")]
     ReductionTooLong { k: usize, max: usize },
-    #[error("implicit-GEMM windows {windows:?} are invalid: {reason}")]
-    Windows { windows: Windows, reason: String },
+    #[error("implicit-GEMM windows are invalid: {reason} ({windows})")]
+    Windows {
+        windows: String,
+        reason: &'static str,
+    },
     #[error("implicit-GEMM windows read up to byte {needed} of an image of {actual} bytes; the image is too short for the conv geometry")]
     WindowsOutOfBounds { needed: usize, actual: usize },
     #[error("the channel {name} has {len} values, expected one per output channel ({o})")]
@@ -55,6 +56,8 @@ pub enum KernelError {
         len: usize,
         o: usize,
     },
+    #[error("the residual input has {len} values, expected {expected}, one per output")]
+    ResidualLength { len: usize, expected: usize },
     #[error("the {isa} kernels are not available on this CPU")]
     IsaUnavailable { isa: &'static str },
 }

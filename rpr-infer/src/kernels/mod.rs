@@ -31,7 +31,7 @@ pub use check::MAX_K;
 pub use dispatch::{kernel_set, kernels, variants, KERNEL_ENV};
 pub use error::KernelError;
 pub use isa::{Isa, ParseIsaError};
-pub use output::{ChannelScale, ConvOutput};
+pub use output::{ConvOutput, Epilogue};
 pub use set::{
     AnyKernel, ConvGemmFn, GemmFn, KernelNames, KernelSet, KernelVariant, StridedGemmFn,
 };

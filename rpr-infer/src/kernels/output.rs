@@ -1,14 +1,16 @@
 //! What an implicit-GEMM conv kernel stores: raw sums, or the conv's
-//! finished output with the folded BatchNorm, ReLU and requantization
-//! applied while the sums are still in registers.
+//! finished output with the folded BatchNorm, a residual add, ReLU and
+//! requantization applied while the sums are still in registers.
 
-/// Per-output-channel affine map of the sums, then ReLU when `relu` is set:
-/// `y = relu?(sum as f32 * multiplier[j] + bias[j])`, multiplied and added
-/// in that order with separate roundings, as the portable epilogue does.
+/// The epilogue of a conv output `(i, j)`:
+/// `y = relu?(sum as f32 * multiplier[j] + bias[j] + residual[i][j])`,
+/// each operation rounded in that order, as the portable epilogue does.
 #[derive(Clone, Copy, Debug)]
-pub struct ChannelScale<'a> {
+pub struct Epilogue<'a> {
     pub multiplier: &'a [f32],
     pub bias: &'a [f32],
+    /// The other input of a fused residual Add, laid out like the output.
+    pub residual: Option<&'a [f32]>,
     pub relu: bool,
 }
 
@@ -20,17 +22,18 @@ pub enum ConvOutput<'a> {
     /// `y` as `f32`.
     F32 {
         out: &'a mut [f32],
-        scale: ChannelScale<'a>,
+        epilogue: Epilogue<'a>,
     },
     /// `y` quantized to `u8`: `min(max(y * inv_scale + 0.5, 0), 255)`,
     /// truncated, which rounds half up. NaN becomes 0.
     U8 {
         out: &'a mut [u8],
-        scale: ChannelScale<'a>,
+        epilogue: Epilogue<'a>,
         inv_scale: f32,
     },
 }
 
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 impl ConvOutput<'_> {
     /// Elements of the destination.
     pub(crate) fn len(&self) -> usize {
@@ -41,11 +44,11 @@ impl ConvOutput<'_> {
         }
     }
 
-    /// The channel scale, unless the destination takes raw sums.
-    pub(crate) fn scale(&self) -> Option<&ChannelScale<'_>> {
+    /// The epilogue, unless the destination takes raw sums.
+    pub(crate) fn epilogue(&self) -> Option<&Epilogue<'_>> {
         match self {
             ConvOutput::Sums(_) => None,
-            ConvOutput::F32 { scale, .. } | ConvOutput::U8 { scale, .. } => Some(scale),
+            ConvOutput::F32 { epilogue, .. } | ConvOutput::U8 { epilogue, .. } => Some(epilogue),
         }
     }
 }

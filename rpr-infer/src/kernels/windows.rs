@@ -43,6 +43,7 @@ pub struct Windows {
 
 /// A maximal block of GEMM rows inside one output row: their windows are
 /// `col_step` bytes apart.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Span {
     /// GEMM row of the first pixel.
@@ -55,6 +56,7 @@ pub(crate) struct Span {
 
 impl Windows {
     /// Describes `rows` im2col rows of `kp` bytes whose first `4 * steps` columns are read.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn im2col(rows: usize, kp: usize, steps: usize) -> Self {
         Self {
             rows,
@@ -80,6 +82,7 @@ impl Windows {
     }
 
     /// The rows split at output-row boundaries, in order.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn spans(&self) -> impl Iterator<Item = Span> + '_ {
         let mut row = 0;
         std::iter::from_fn(move || {
@@ -102,9 +105,9 @@ impl Windows {
     /// that the runs cover a reduction of length `k`. Returns the reduction
     /// steps of 4 bytes per run.
     pub(crate) fn check(&self, image_len: usize, k: usize) -> Result<usize, KernelError> {
-        let shape_error = |reason: &str| KernelError::Windows {
-            windows: *self,
-            reason: reason.to_string(),
+        let shape_error = |reason: &'static str| KernelError::Windows {
+            windows: format!("{self:?}"),
+            reason,
         };
         if self.out_h == 0 || self.out_w == 0 {
             return Err(shape_error("the output grid is empty"));

@@ -12,7 +12,7 @@ use super::geometry::ConvGeometry;
 use super::im2col::{im2col, ChannelRange};
 use super::packed_conv::{epilogue, PackedConvCall, Store};
 use super::tiling::{for_each_tile, RowWidths};
-use crate::kernels::{ChannelScale, ConvGemmFn, GemmFn, KernelError, Windows};
+use crate::kernels::{ConvGemmFn, GemmFn, KernelError, Windows};
 
 /// Returns true when the kernel can read `geom`'s windows in place: the taps
 /// of a kernel row are adjacent bytes (horizontal dilation 1) and a run of
@@ -46,11 +46,6 @@ pub(crate) fn implicit_conv<O: Store>(
         out: channels,
     };
     let padded = call.geom.padding != [0, 0];
-    let scale = ChannelScale {
-        multiplier: call.multiplier,
-        bias: call.bias,
-        relu: call.relu,
-    };
 
     for_each_tile(
         call.tiling,
@@ -65,7 +60,11 @@ pub(crate) fn implicit_conv<O: Store>(
                     image,
                     &windows,
                     &call.weights,
-                    O::conv_output(tile.out, scale, out_inv_scale),
+                    O::conv_output(
+                        tile.out,
+                        call.epilogue(tile.first_row, tile.rows),
+                        out_inv_scale,
+                    ),
                 );
             }
             // A padded block holds one image, so the tile runs per image.
@@ -168,7 +167,12 @@ fn padded_part<O: Store>(
         let all = ChannelRange { start: 0, len: c };
         im2col(image, geom, all, call.kp, part.pixel, rows);
         gemm(rows, part.len, &call.weights, dst.acc)?;
-        epilogue(call, dst.acc, dst.out, dst.inv_scale);
+        epilogue(
+            &call.epilogue(part.pixel, part.len),
+            dst.acc,
+            dst.out,
+            dst.inv_scale,
+        );
         return Ok(());
     }
 
@@ -193,16 +197,11 @@ fn padded_part<O: Store>(
         tap_step: geom.dilation[0] * line,
         tap_len: geom.kernel[1] * c,
     };
-    let scale = ChannelScale {
-        multiplier: call.multiplier,
-        bias: call.bias,
-        relu: call.relu,
-    };
     conv(
         block_bytes,
         &windows,
         &call.weights,
-        O::conv_output(dst.out, scale, dst.inv_scale),
+        O::conv_output(dst.out, call.epilogue(part.pixel, part.len), dst.inv_scale),
     )
 }
 
@@ -282,7 +281,8 @@ mod tests {
 
     /// Runs one case through `implicit_conv` and through im2col with the
     /// scalar kernel, under several tilings, and compares the outputs: `u8`
-    /// after ReLU and `f32` without. Also compares the kernel's raw sums.
+    /// and `f32`, with and without ReLU and a residual input. Also compares
+    /// the kernel's raw sums.
     fn check_case(set: &KernelSet, case: Case, seed: u64) {
         let (c, hw, kernel, stride, padding, dilation, o, batch) = case;
         let geom = ConvGeometry::new(c, hw, kernel, stride, padding, dilation).expect("valid case");
@@ -294,6 +294,7 @@ mod tests {
         let rows = batch * geom.out_pixels();
         let multiplier: Vec<f32> = (0..o).map(|_| rng.gen_range(0.001..0.01)).collect();
         let bias: Vec<f32> = (0..o).map(|_| rng.gen_range(-2.0..2.0)).collect();
+        let residual: Vec<f32> = (0..rows * o).map(|_| rng.gen_range(-3.0..3.0)).collect();
         let scalar = kernel_set(Isa::Scalar).expect("scalar set");
 
         for encoding in [Encoding::Ternary2, Encoding::Binary] {
@@ -322,7 +323,10 @@ mod tests {
                     workers: 1,
                 },
             ] {
-                for relu in [true, false] {
+                // u8 and f32 outputs, each with and without ReLU and a residual.
+                for (relu, with_residual) in
+                    [(true, false), (false, true), (true, true), (false, false)]
+                {
                     let call = PackedConvCall {
                         geom: &geom,
                         rows,
@@ -331,20 +335,20 @@ mod tests {
                         multiplier: &multiplier,
                         bias: &bias,
                         relu,
+                        residual: with_residual.then_some(residual.as_slice()),
                         tiling,
                     };
-                    let context = format!("{encoding:?} {case:?} {tiling:?} relu {relu}");
-                    if relu {
-                        let (got, expected) = both_paths::<u8>(&call, &image, kernels);
-                        assert!(
-                            expected.iter().any(|&v| v != 0 && v != 255),
-                            "{context}: degenerate outputs"
-                        );
-                        assert_eq!(got, expected, "{context}");
-                    } else {
-                        let (got, expected) = both_paths::<f32>(&call, &image, kernels);
-                        assert_eq!(got, expected, "{context}");
-                    }
+                    let context = format!(
+                        "{encoding:?} {case:?} {tiling:?} relu {relu} residual {with_residual}"
+                    );
+                    let (got, expected) = both_paths::<u8>(&call, &image, kernels);
+                    assert!(
+                        expected.iter().any(|&v| v != 0 && v != 255),
+                        "{context}: degenerate outputs"
+                    );
+                    assert_eq!(got, expected, "u8 {context}");
+                    let (got, expected) = both_paths::<f32>(&call, &image, kernels);
+                    assert_eq!(got, expected, "f32 {context}");
                 }
             }
 

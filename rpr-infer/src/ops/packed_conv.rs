@@ -6,7 +6,7 @@ use rpr_core::pack::PackedView;
 use super::geometry::ConvGeometry;
 use super::im2col::{im2col, ChannelRange};
 use super::tiling::{for_each_tile, RowWidths, Tiling};
-use crate::kernels::{ChannelScale, ConvOutput, GemmFn, KernelError};
+use crate::kernels::{ConvOutput, Epilogue, GemmFn, KernelError};
 
 /// Everything about one packed convolution that does not depend on the activation type.
 pub(crate) struct PackedConvCall<'a> {
@@ -20,7 +20,22 @@ pub(crate) struct PackedConvCall<'a> {
     pub multiplier: &'a [f32],
     pub bias: &'a [f32],
     pub relu: bool,
+    /// The other input of a fused residual Add, `rows` rows of the output channels.
+    pub residual: Option<&'a [f32]>,
     pub tiling: Tiling,
+}
+
+impl PackedConvCall<'_> {
+    /// The epilogue of output rows `first..first + rows`.
+    pub fn epilogue(&self, first: usize, rows: usize) -> Epilogue<'_> {
+        let o = self.weights.rows;
+        Epilogue {
+            multiplier: self.multiplier,
+            bias: self.bias,
+            residual: self.residual.map(|all| &all[first * o..(first + rows) * o]),
+            relu: self.relu,
+        }
+    }
 }
 
 /// A value that an output element can be stored as.
@@ -28,11 +43,11 @@ pub(crate) trait Store: Copy + Default + Send + Sync {
     /// Converts a float result; `inv_scale` is the reciprocal of the u8 quantization step.
     fn store(value: f32, inv_scale: f32) -> Self;
 
-    /// The destination that makes an implicit-GEMM kernel apply `scale` and
+    /// The destination that makes an implicit-GEMM kernel apply `epilogue` and
     /// [`Store::store`] itself.
     fn conv_output<'a>(
         out: &'a mut [Self],
-        scale: ChannelScale<'a>,
+        epilogue: Epilogue<'a>,
         inv_scale: f32,
     ) -> ConvOutput<'a>;
 }
@@ -44,10 +59,10 @@ impl Store for f32 {
 
     fn conv_output<'a>(
         out: &'a mut [Self],
-        scale: ChannelScale<'a>,
+        epilogue: Epilogue<'a>,
         _inv_scale: f32,
     ) -> ConvOutput<'a> {
-        ConvOutput::F32 { out, scale }
+        ConvOutput::F32 { out, epilogue }
     }
 }
 
@@ -58,12 +73,12 @@ impl Store for u8 {
 
     fn conv_output<'a>(
         out: &'a mut [Self],
-        scale: ChannelScale<'a>,
+        epilogue: Epilogue<'a>,
         inv_scale: f32,
     ) -> ConvOutput<'a> {
         ConvOutput::U8 {
             out,
-            scale,
+            epilogue,
             inv_scale,
         }
     }
@@ -125,7 +140,7 @@ pub(crate) enum Source<'a, T> {
 }
 
 /// Runs the convolution: im2col of each tile, the GEMM kernel, then
-/// `out = store(relu?(acc * multiplier[o] + bias[o]))`. `cols` and `acc` hold
+/// `out = store(relu?(acc * multiplier[o] + bias[o] + residual))`. `cols` and `acc` hold
 /// `call.tiling.scratch_rows(call.rows)` rows.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn packed_conv<D, C, O>(
@@ -174,32 +189,45 @@ where
                 }
             };
             gemm(rows, tile.rows, &call.weights, tile.acc)?;
-            epilogue(call, tile.acc, tile.out, out_inv_scale);
+            epilogue(
+                &call.epilogue(tile.first_row, tile.rows),
+                tile.acc,
+                tile.out,
+                out_inv_scale,
+            );
             Ok(())
         },
     )
 }
 
-/// Applies `out = store(relu?(acc * multiplier[o] + bias[o]))` to whole rows.
+/// Applies `out = store(relu?(acc * multiplier[o] + bias[o] + residual))` to whole rows.
 pub(super) fn epilogue<C: Accumulator, O: Store>(
-    call: &PackedConvCall<'_>,
+    e: &Epilogue<'_>,
     acc: &[C],
     out: &mut [O],
     inv_scale: f32,
 ) {
-    let channels = call.multiplier.len();
-    for (acc_row, out_row) in acc
+    let channels = e.multiplier.len();
+    let rows = acc
         .chunks_exact(channels)
-        .zip(out.chunks_exact_mut(channels))
-    {
-        // Zipped iterators carry no bounds checks, so the loop vectorizes.
-        let scales = call.multiplier.iter().zip(call.bias);
-        for ((y_out, &a), (&m, &b)) in out_row.iter_mut().zip(acc_row).zip(scales) {
-            let mut y = a.to_f32() * m + b;
-            if call.relu {
-                y = y.max(0.0);
+        .zip(out.chunks_exact_mut(channels));
+    for (row, (acc_row, out_row)) in rows.enumerate() {
+        // Zipped iterators carry no bounds checks, so the loops vectorize.
+        let scales = e.multiplier.iter().zip(e.bias);
+        let finish = |y: f32| O::store(if e.relu { y.max(0.0) } else { y }, inv_scale);
+        match e.residual {
+            None => {
+                for ((y_out, &a), (&m, &b)) in out_row.iter_mut().zip(acc_row).zip(scales) {
+                    *y_out = finish(a.to_f32() * m + b);
+                }
             }
-            *y_out = O::store(y, inv_scale);
+            Some(residual) => {
+                let residual = &residual[row * channels..(row + 1) * channels];
+                let outputs = out_row.iter_mut().zip(acc_row).zip(residual);
+                for (((y_out, &a), &r), (&m, &b)) in outputs.zip(scales) {
+                    *y_out = finish(a.to_f32() * m + b + r);
+                }
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ use rpr_core::graph::{Model, Node, Op, Pool2d, INPUT};
 use rpr_export::packed::RprFile;
 
 use super::conv::{lower_batch_norm, lower_conv, lower_linear};
+use super::fuse::fuse_residual_adds;
 use super::{Program, Shape, Step, StepOp, TensorId, TensorMeta};
 use crate::error::EngineError;
 use crate::ops::geometry::pool_out_size;
@@ -59,9 +60,11 @@ pub(crate) fn build(file: &RprFile) -> Result<Program, EngineError> {
             ));
         }
     }
+    let mut steps = builder.steps;
+    fuse_residual_adds(&mut steps, output);
     Ok(Program {
         tensors: builder.tensors,
-        steps: builder.steps,
+        steps,
         input,
         output,
     })

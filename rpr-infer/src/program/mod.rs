@@ -3,6 +3,7 @@
 
 mod build;
 mod conv;
+mod fuse;
 
 pub(crate) use build::build;
 

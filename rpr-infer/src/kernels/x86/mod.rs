@@ -95,7 +95,8 @@ pub(crate) fn avx512_bcast_u8_conv<const BINARY: bool>(
     let token = proven(Avx512Vnni::try_new(), "avx512 vnni")?;
     let stride = d.stride;
     // SAFETY: `check_conv` verified the windows, the weights, that `out`
-    // holds `p` rows of `o` outputs and that the scales hold `o` values.
+    // holds `p` rows of `o` outputs, that the scales hold `o` values and
+    // that a residual is as long as `out`.
     unsafe {
         match out {
             ConvOutput::Sums(out) => {
@@ -105,30 +106,16 @@ pub(crate) fn avx512_bcast_u8_conv<const BINARY: bool>(
                 };
                 conv_gemm::<BINARY, _>(token, &d, image, windows, tap_steps, w.data, sink);
             }
-            ConvOutput::F32 { out, scale } => {
-                let sink = ScaledSink {
-                    out: out.as_mut_ptr(),
-                    stride,
-                    multiplier: scale.multiplier.as_ptr(),
-                    bias: scale.bias.as_ptr(),
-                    relu: scale.relu,
-                    inv_scale: 1.0,
-                };
+            ConvOutput::F32 { out, epilogue } => {
+                let sink = ScaledSink::new(out.as_mut_ptr(), stride, &epilogue, 1.0);
                 conv_gemm::<BINARY, _>(token, &d, image, windows, tap_steps, w.data, sink);
             }
             ConvOutput::U8 {
                 out,
-                scale,
+                epilogue,
                 inv_scale,
             } => {
-                let sink = ScaledSink {
-                    out: out.as_mut_ptr(),
-                    stride,
-                    multiplier: scale.multiplier.as_ptr(),
-                    bias: scale.bias.as_ptr(),
-                    relu: scale.relu,
-                    inv_scale,
-                };
+                let sink = ScaledSink::new(out.as_mut_ptr(), stride, &epilogue, inv_scale);
                 conv_gemm::<BINARY, _>(token, &d, image, windows, tap_steps, w.data, sink);
             }
         }

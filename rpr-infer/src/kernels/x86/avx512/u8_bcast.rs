@@ -21,7 +21,7 @@ use std::arch::x86_64::*;
 
 use crate::kernels::check::Dims;
 use crate::kernels::x86::Avx512Vnni;
-use crate::kernels::Windows;
+use crate::kernels::{Epilogue, Windows};
 
 /// Byte codes of 16 output channels for 4 columns, with channel `j` in lane `j`.
 #[derive(Clone, Copy)]
@@ -396,52 +396,76 @@ impl Sink for SumSink {
     }
 }
 
-/// Applies the channel scale and stores `f32` (`T = f32`) or quantized
-/// `u8` (`T = u8`) outputs, rows `stride` elements apart. `multiplier`
-/// and `bias` point at the same channel as `out`.
+/// Applies the epilogue and stores `f32` (`T = f32`) or quantized `u8`
+/// (`T = u8`) outputs, rows `stride` elements apart. `multiplier` and
+/// `bias` point at the channel of `out`, and `residual`, when not null, at
+/// the element of `out`.
 #[derive(Clone, Copy)]
 pub(crate) struct ScaledSink<T> {
-    pub out: *mut T,
-    pub stride: usize,
-    pub multiplier: *const f32,
-    pub bias: *const f32,
-    pub relu: bool,
-    pub inv_scale: f32,
+    out: *mut T,
+    stride: usize,
+    multiplier: *const f32,
+    bias: *const f32,
+    residual: *const f32,
+    relu: bool,
+    inv_scale: f32,
 }
 
 impl<T> ScaledSink<T> {
-    fn moved(self, rows: usize, channels: usize) -> Self {
+    pub(crate) fn new(out: *mut T, stride: usize, epilogue: &Epilogue<'_>, inv_scale: f32) -> Self {
         Self {
-            out: self.out.wrapping_add(rows * self.stride + channels),
+            out,
+            stride,
+            multiplier: epilogue.multiplier.as_ptr(),
+            bias: epilogue.bias.as_ptr(),
+            residual: epilogue.residual.map_or(std::ptr::null(), <[f32]>::as_ptr),
+            relu: epilogue.relu,
+            inv_scale,
+        }
+    }
+
+    fn moved(self, rows: usize, channels: usize) -> Self {
+        let offset = rows * self.stride + channels;
+        Self {
+            out: self.out.wrapping_add(offset),
             multiplier: self.multiplier.wrapping_add(channels),
             bias: self.bias.wrapping_add(channels),
+            residual: if self.residual.is_null() {
+                self.residual
+            } else {
+                self.residual.wrapping_add(offset)
+            },
             ..self
         }
     }
 
-    /// `relu?(acc * multiplier + bias)` for channels `16v..`; lanes outside
-    /// `lanes` read no scale and hold garbage that no store writes.
+    /// `relu?(acc * multiplier + bias + residual)` for row `r`, channels
+    /// `16v..`; lanes outside `lanes` read nothing and hold values that no
+    /// store writes.
     ///
     /// # Safety
-    /// AVX-512 F must be available and the scales of the lanes readable.
+    /// AVX-512 F must be available and the scales and residuals of the
+    /// lanes readable.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn scaled(self, v: usize, acc: __m512i, lanes: u16) -> __m512 {
-        // SAFETY: the caller guarantees the scales of `lanes` are readable;
-        // masked loads touch no other lane.
-        let (m, b) = unsafe {
-            (
-                _mm512_maskz_loadu_ps(lanes, self.multiplier.add(LANES * v)),
-                _mm512_maskz_loadu_ps(lanes, self.bias.add(LANES * v)),
-            )
-        };
-        // Multiply, then add, each rounded, like the portable epilogue.
-        let y = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), m), b);
-        // `vmaxps` returns its second operand when the first is NaN, as
-        // `f32::max(NaN, 0.0)` returns 0.
-        if self.relu {
-            _mm512_max_ps(y, _mm512_setzero_ps())
-        } else {
+    unsafe fn finish(self, r: usize, v: usize, acc: __m512i, lanes: u16) -> __m512 {
+        // SAFETY: the caller guarantees the scales and residuals of `lanes`
+        // are readable; masked loads touch no other lane.
+        unsafe {
+            let m = _mm512_maskz_loadu_ps(lanes, self.multiplier.add(LANES * v));
+            let b = _mm512_maskz_loadu_ps(lanes, self.bias.add(LANES * v));
+            // Multiply, then add, each rounded, like the portable epilogue.
+            let mut y = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), m), b);
+            if !self.residual.is_null() {
+                let residual =
+                    _mm512_maskz_loadu_ps(lanes, self.residual.add(r * self.stride + LANES * v));
+                y = _mm512_add_ps(y, residual);
+            }
+            // `vmaxps` returns its second operand when the first is NaN, as
+            // `f32::max(NaN, 0.0)` returns 0.
+            if self.relu {
+                y = _mm512_max_ps(y, _mm512_setzero_ps());
+            }
             y
         }
     }
@@ -461,7 +485,7 @@ impl Sink for ScaledSink<f32> {
     unsafe fn store(self, r: usize, v: usize, acc: __m512i, lanes: u16) {
         // SAFETY: the caller guarantees AVX-512 F, the scales and the outputs.
         unsafe {
-            let y = self.scaled(v, acc, lanes);
+            let y = self.finish(r, v, acc, lanes);
             _mm512_mask_storeu_ps(self.out.add(r * self.stride + LANES * v), lanes, y);
         }
     }
@@ -481,7 +505,7 @@ impl Sink for ScaledSink<u8> {
     unsafe fn store(self, r: usize, v: usize, acc: __m512i, lanes: u16) {
         // SAFETY: the caller guarantees AVX-512 F, the scales and the outputs.
         unsafe {
-            let y = self.scaled(v, acc, lanes);
+            let y = self.finish(r, v, acc, lanes);
             // The portable `quantize_u8`: add half a step, clamp to 0..=255
             // (NaN to 0, as above), truncate.
             let q = _mm512_add_ps(
