@@ -1,40 +1,34 @@
 //! Elementwise operations on f32 tensors: ReLU, sums and per-channel affine maps (unfolded BatchNorm).
 
-use rayon::prelude::*;
+use super::parallel::{enumerate_chunks, zip_chunks};
 
 /// Chunk length for parallel elementwise loops: large enough that scheduling costs stay small.
 const CHUNK: usize = 1 << 14;
 
 /// `output = max(input, 0)`.
 pub(crate) fn relu(input: &[f32], output: &mut [f32]) {
-    output
-        .par_chunks_mut(CHUNK)
-        .zip(input.par_chunks(CHUNK))
-        .for_each(|(dst, src)| {
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d = s.max(0.0);
-            }
-        });
+    zip_chunks(output, CHUNK, input, CHUNK, |dst, src| {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = s.max(0.0);
+        }
+    });
 }
 
 /// `output = sum(inputs)`, followed by ReLU when `relu` is set.
 pub(crate) fn add(inputs: &[&[f32]], relu: bool, output: &mut [f32]) {
-    output
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(chunk, dst)| {
-            let offset = chunk * CHUNK;
-            dst.copy_from_slice(&inputs[0][offset..offset + dst.len()]);
-            let len = dst.len();
-            for input in &inputs[1..] {
-                for (d, &s) in dst.iter_mut().zip(&input[offset..offset + len]) {
-                    *d += s;
-                }
+    enumerate_chunks(output, CHUNK, |chunk, dst| {
+        let offset = chunk * CHUNK;
+        dst.copy_from_slice(&inputs[0][offset..offset + dst.len()]);
+        let len = dst.len();
+        for input in &inputs[1..] {
+            for (d, &s) in dst.iter_mut().zip(&input[offset..offset + len]) {
+                *d += s;
             }
-            if relu {
-                dst.iter_mut().for_each(|d| *d = d.max(0.0));
-            }
-        });
+        }
+        if relu {
+            dst.iter_mut().for_each(|d| *d = d.max(0.0));
+        }
+    });
 }
 
 /// `output[.., c] = input[.., c] * scale[c] + shift[c]` on channel-last data, then ReLU if `relu`.
@@ -47,10 +41,12 @@ pub(crate) fn channel_affine(
 ) {
     let channels = scale.len();
     let rows_per_chunk = (CHUNK / channels).max(1);
-    output
-        .par_chunks_mut(rows_per_chunk * channels)
-        .zip(input.par_chunks(rows_per_chunk * channels))
-        .for_each(|(dst, src)| {
+    zip_chunks(
+        output,
+        rows_per_chunk * channels,
+        input,
+        rows_per_chunk * channels,
+        |dst, src| {
             for (d_row, s_row) in dst
                 .chunks_exact_mut(channels)
                 .zip(src.chunks_exact(channels))
@@ -60,7 +56,8 @@ pub(crate) fn channel_affine(
                     d_row[c] = if relu { y.max(0.0) } else { y };
                 }
             }
-        });
+        },
+    );
 }
 
 #[cfg(test)]

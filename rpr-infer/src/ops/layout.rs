@@ -1,6 +1,6 @@
 //! Data movement: channel concatenation, flattening and bilinear upsampling of NHWC tensors.
 
-use rayon::prelude::*;
+use super::parallel::{enumerate_chunks, zip_chunks};
 
 /// Concatenates NHWC tensors along channels; `inputs[i]` has `channels[i]` channels and
 /// `pixels` pixels per image for each of `batch` images.
@@ -11,16 +11,13 @@ pub(crate) fn concat(
     output: &mut [f32],
 ) {
     let total: usize = channels.iter().sum();
-    output
-        .par_chunks_mut(total)
-        .enumerate()
-        .for_each(|(pixel, dst)| {
-            let mut offset = 0;
-            for (input, &c) in inputs.iter().zip(channels) {
-                dst[offset..offset + c].copy_from_slice(&input[pixel * c..][..c]);
-                offset += c;
-            }
-        });
+    enumerate_chunks(output, total, |pixel, dst| {
+        let mut offset = 0;
+        for (input, &c) in inputs.iter().zip(channels) {
+            dst[offset..offset + c].copy_from_slice(&input[pixel * c..][..c]);
+            offset += c;
+        }
+    });
     debug_assert_eq!(output.len(), batch_pixels * total);
 }
 
@@ -32,16 +29,13 @@ pub(crate) fn flatten_nchw(input: &[f32], [c, h, w]: [usize; 3], output: &mut [f
         output.copy_from_slice(input);
         return;
     }
-    output
-        .par_chunks_mut(len)
-        .zip(input.par_chunks(len))
-        .for_each(|(dst, src)| {
-            for pixel in 0..h * w {
-                for ch in 0..c {
-                    dst[ch * h * w + pixel] = src[pixel * c + ch];
-                }
+    zip_chunks(output, len, input, len, |dst, src| {
+        for pixel in 0..h * w {
+            for ch in 0..c {
+                dst[ch * h * w + pixel] = src[pixel * c + ch];
             }
-        });
+        }
+    });
 }
 
 /// Source index pair and weight of the second one for one output coordinate of a bilinear resize
@@ -67,23 +61,20 @@ pub(crate) fn upsample_bilinear(
     let cols: Vec<_> = (0..out_hw[1])
         .map(|x| bilinear_tap(x, in_hw[1], out_hw[1]))
         .collect();
-    output
-        .par_chunks_mut(out_len)
-        .zip(input.par_chunks(in_len))
-        .for_each(|(dst, src)| {
-            for oy in 0..out_hw[0] {
-                let (y0, y1, ly) = bilinear_tap(oy, in_hw[0], out_hw[0]);
-                for (ox, &(x0, x1, lx)) in cols.iter().enumerate() {
-                    let at = |y: usize, x: usize, ch: usize| src[(y * in_hw[1] + x) * c + ch];
-                    let d = &mut dst[(oy * out_hw[1] + ox) * c..][..c];
-                    for (ch, value) in d.iter_mut().enumerate() {
-                        let top = at(y0, x0, ch) * (1.0 - lx) + at(y0, x1, ch) * lx;
-                        let bottom = at(y1, x0, ch) * (1.0 - lx) + at(y1, x1, ch) * lx;
-                        *value = top * (1.0 - ly) + bottom * ly;
-                    }
+    zip_chunks(output, out_len, input, in_len, |dst, src| {
+        for oy in 0..out_hw[0] {
+            let (y0, y1, ly) = bilinear_tap(oy, in_hw[0], out_hw[0]);
+            for (ox, &(x0, x1, lx)) in cols.iter().enumerate() {
+                let at = |y: usize, x: usize, ch: usize| src[(y * in_hw[1] + x) * c + ch];
+                let d = &mut dst[(oy * out_hw[1] + ox) * c..][..c];
+                for (ch, value) in d.iter_mut().enumerate() {
+                    let top = at(y0, x0, ch) * (1.0 - lx) + at(y0, x1, ch) * lx;
+                    let bottom = at(y1, x0, ch) * (1.0 - lx) + at(y1, x1, ch) * lx;
+                    *value = top * (1.0 - ly) + bottom * ly;
                 }
             }
-        });
+        }
+    });
 }
 
 #[cfg(test)]

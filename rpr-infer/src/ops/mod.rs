@@ -7,5 +7,6 @@ pub(crate) mod im2col;
 pub(crate) mod implicit_conv;
 pub(crate) mod layout;
 pub(crate) mod packed_conv;
+pub(crate) mod parallel;
 pub(crate) mod pool;
 pub(crate) mod tiling;

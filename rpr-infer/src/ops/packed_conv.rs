@@ -101,16 +101,13 @@ pub(crate) fn quantize_u8(value: f32, inv_scale: f32) -> u8 {
 
 /// Quantizes a whole f32 tensor to u8 codes, in parallel chunks.
 pub(crate) fn quantize_tensor(input: &[f32], inv_scale: f32, output: &mut [u8]) {
-    use rayon::prelude::*;
+    use super::parallel::zip_chunks;
     const CHUNK: usize = 1 << 14;
-    output
-        .par_chunks_mut(CHUNK)
-        .zip(input.par_chunks(CHUNK))
-        .for_each(|(dst, src)| {
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d = quantize_u8(s, inv_scale);
-            }
-        });
+    zip_chunks(output, CHUNK, input, CHUNK, |dst, src| {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = quantize_u8(s, inv_scale);
+        }
+    });
 }
 
 /// An accumulator type the epilogue reads.

@@ -1,6 +1,6 @@
 //! Max, average and global average pooling over NHWC f32 tensors.
 
-use rayon::prelude::*;
+use super::parallel::zip_chunks;
 
 /// Pooling window over an NHWC input.
 #[derive(Clone, Copy, Debug)]
@@ -34,27 +34,24 @@ pub(crate) fn max_pool(input: &[f32], geom: &PoolGeometry, output: &mut [f32]) {
     let c = geom.channels;
     let in_len = geom.in_hw[0] * geom.in_hw[1] * c;
     let out_len = geom.out_hw[0] * geom.out_hw[1] * c;
-    output
-        .par_chunks_mut(out_len)
-        .zip(input.par_chunks(in_len))
-        .for_each(|(out, image)| {
-            for oy in 0..geom.out_hw[0] {
-                let (y0, y1, _) = geom.window(0, oy);
-                for ox in 0..geom.out_hw[1] {
-                    let (x0, x1, _) = geom.window(1, ox);
-                    let dst = &mut out[(oy * geom.out_hw[1] + ox) * c..][..c];
-                    dst.fill(f32::NEG_INFINITY);
-                    for y in y0..y1 {
-                        for x in x0..x1 {
-                            let src = &image[(y * geom.in_hw[1] + x) * c..][..c];
-                            for (d, &s) in dst.iter_mut().zip(src) {
-                                *d = d.max(s);
-                            }
+    zip_chunks(output, out_len, input, in_len, |out, image| {
+        for oy in 0..geom.out_hw[0] {
+            let (y0, y1, _) = geom.window(0, oy);
+            for ox in 0..geom.out_hw[1] {
+                let (x0, x1, _) = geom.window(1, ox);
+                let dst = &mut out[(oy * geom.out_hw[1] + ox) * c..][..c];
+                dst.fill(f32::NEG_INFINITY);
+                for y in y0..y1 {
+                    for x in x0..x1 {
+                        let src = &image[(y * geom.in_hw[1] + x) * c..][..c];
+                        for (d, &s) in dst.iter_mut().zip(src) {
+                            *d = d.max(s);
                         }
                     }
                 }
             }
-        });
+        }
+    });
 }
 
 /// Average pooling with `count_include_pad`: padded positions count as zeros in the divisor.
@@ -62,46 +59,40 @@ pub(crate) fn avg_pool(input: &[f32], geom: &PoolGeometry, output: &mut [f32]) {
     let c = geom.channels;
     let in_len = geom.in_hw[0] * geom.in_hw[1] * c;
     let out_len = geom.out_hw[0] * geom.out_hw[1] * c;
-    output
-        .par_chunks_mut(out_len)
-        .zip(input.par_chunks(in_len))
-        .for_each(|(out, image)| {
-            for oy in 0..geom.out_hw[0] {
-                let (y0, y1, h_span) = geom.window(0, oy);
-                for ox in 0..geom.out_hw[1] {
-                    let (x0, x1, w_span) = geom.window(1, ox);
-                    let dst = &mut out[(oy * geom.out_hw[1] + ox) * c..][..c];
-                    dst.fill(0.0);
-                    for y in y0..y1 {
-                        for x in x0..x1 {
-                            let src = &image[(y * geom.in_hw[1] + x) * c..][..c];
-                            for (d, &s) in dst.iter_mut().zip(src) {
-                                *d += s;
-                            }
+    zip_chunks(output, out_len, input, in_len, |out, image| {
+        for oy in 0..geom.out_hw[0] {
+            let (y0, y1, h_span) = geom.window(0, oy);
+            for ox in 0..geom.out_hw[1] {
+                let (x0, x1, w_span) = geom.window(1, ox);
+                let dst = &mut out[(oy * geom.out_hw[1] + ox) * c..][..c];
+                dst.fill(0.0);
+                for y in y0..y1 {
+                    for x in x0..x1 {
+                        let src = &image[(y * geom.in_hw[1] + x) * c..][..c];
+                        for (d, &s) in dst.iter_mut().zip(src) {
+                            *d += s;
                         }
                     }
-                    let inv = 1.0 / (h_span * w_span) as f32;
-                    dst.iter_mut().for_each(|d| *d *= inv);
                 }
+                let inv = 1.0 / (h_span * w_span) as f32;
+                dst.iter_mut().for_each(|d| *d *= inv);
             }
-        });
+        }
+    });
 }
 
 /// Mean over all pixels of each image and channel: `[n, h, w, c]` to `[n, c]`.
 pub(crate) fn global_avg_pool(input: &[f32], pixels: usize, channels: usize, output: &mut [f32]) {
     let inv = 1.0 / pixels as f32;
-    output
-        .par_chunks_mut(channels)
-        .zip(input.par_chunks(pixels * channels))
-        .for_each(|(dst, image)| {
-            dst.fill(0.0);
-            for pixel in image.chunks_exact(channels) {
-                for (d, &s) in dst.iter_mut().zip(pixel) {
-                    *d += s;
-                }
+    zip_chunks(output, channels, input, pixels * channels, |dst, image| {
+        dst.fill(0.0);
+        for pixel in image.chunks_exact(channels) {
+            for (d, &s) in dst.iter_mut().zip(pixel) {
+                *d += s;
             }
-            dst.iter_mut().for_each(|d| *d *= inv);
-        });
+        }
+        dst.iter_mut().for_each(|d| *d *= inv);
+    });
 }
 
 #[cfg(test)]
