@@ -3,6 +3,13 @@
 # exported networks and inputs, and write results.md, results.json and
 # chart.png (default folder: runs/compare).
 #
+# Rows: rpr-infer int8 and f32, libtorch fp32, tract on the float ONNX file
+# and on rpr-export's QDQ file, and ONNX Runtime on three models. These are
+# the float file, rpr-export's QDQ file, and the int8 model that ONNX
+# Runtime's own quantize_static makes from the float file
+# (scripts/ort_quantize.py). That model is calibrated on the images that set
+# rpr-infer's activation scales.
+#
 #   scripts/compare.sh            ternary ResNet-20 and ResNet-18, binary ResNet-20
 #   scripts/compare.sh --quick    ternary ResNet-20 with few iterations
 #   scripts/compare.sh --help     every option of the compare binary

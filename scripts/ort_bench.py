@@ -3,7 +3,9 @@
 
 Reads a JSON request (file argument, or stdin with "-") and prints one JSON
 object on stdout, so the Rust harness can put ONNX Runtime next to the engines
-it times in worker processes. The harness sends one configuration per request
+it times in worker processes. The harness sends three models of each network:
+rpr-export's float file, rpr-export's QDQ int8 file, and the int8 model that
+scripts/ort_quantize.py makes with ONNX Runtime's quantize_static. The harness sends one configuration per request
 and starts this script anew for every round, so ONNX Runtime's thread pool
 never outlives its own measurement. Request fields:
 

@@ -4,7 +4,9 @@
 //! Model files and inputs are prepared once, in this process. Every timing
 //! then runs in a short-lived child process: rpr-infer, libtorch and tract
 //! in a worker of the compare binary ([`crate::worker`]), ONNX Runtime in
-//! `scripts/ort_bench.py` with a single configuration. Each round starts
+//! `scripts/ort_bench.py` with a single configuration. Before the timing,
+//! `scripts/ort_quantize.py` makes ONNX Runtime's own int8 model of each
+//! network ([`crate::engines::ort_quantize`]). Each round starts
 //! one process per configuration, in table order, so the configurations
 //! take turns while no engine's leftover threads (libtorch's and ONNX
 //! Runtime's pools keep spinning after a call) share a core with another
@@ -21,7 +23,8 @@ use rpr_export::packed::RprFile;
 use rpr_export::summary::summarize;
 use thiserror::Error;
 
-use crate::engines::ort::{self, OrtConfig};
+use crate::engines::ort::{self, OrtConfig, OrtScripts};
+use crate::engines::ort_quantize::{quantize_network, OrtStaticModel};
 use crate::engines::BackendError;
 use crate::machine::{utc_now, Machine};
 use crate::network::{prepare, random_images, NetworkError, NetworkSpec, PreparedNetwork};
@@ -54,15 +57,15 @@ pub struct CompareOptions {
     pub schedule: SchedulePlan,
     /// Thread counts of the multi-threaded engines, for example `[1, 2]`.
     pub threads: Vec<usize>,
-    /// Python interpreter with onnxruntime, and the timing script; `None` skips ONNX Runtime.
-    pub ort: Option<(PathBuf, PathBuf)>,
+    /// Python interpreter with onnxruntime and the ONNX Runtime scripts; `None` skips ONNX Runtime.
+    pub ort: Option<OrtScripts>,
     /// Executable started as `EXE worker --request R --response S` for each
     /// rpr-infer, libtorch and tract measurement: the compare binary.
     pub worker: PathBuf,
     /// Command line recorded in the report.
     pub command: String,
-    /// Time after which a worker or the ONNX Runtime script is killed and
-    /// its row gets an error, usually [`crate::process::PROCESS_TIMEOUT`].
+    /// Time after which a worker or an ONNX Runtime script is killed and
+    /// its rows get an error, usually [`crate::process::PROCESS_TIMEOUT`].
     pub timeout: Duration,
 }
 
@@ -107,7 +110,8 @@ pub fn run_comparison(options: &CompareOptions) -> Result<Report, CompareError> 
         tracing::info!(network = %spec.key, index = position + 1, of = options.networks.len(), "preparing network");
         let prepared = prepare(spec, options.seed, &options.work_dir.join("models"))?;
         let schedule = options.schedule.for_network(macs_per_image(&prepared)?);
-        let (report, ort_version) = measure_network(&prepared, &schedule, options)?;
+        let ort_static = options.ort.as_ref().map(|scripts| quantize_with_ort(&prepared, scripts, options));
+        let (report, ort_version) = measure_network(&prepared, ort_static.as_ref(), &schedule, options)?;
         if ort_version.is_some() {
             run.onnxruntime_version = ort_version;
         }
@@ -156,26 +160,52 @@ fn macs_per_image(net: &PreparedNetwork) -> Result<u64, CompareError> {
     Ok(summary.total_macs)
 }
 
-fn measure_network(
-    net: &PreparedNetwork,
-    schedule: &NetworkSchedule,
-    options: &CompareOptions,
-) -> Result<(NetworkReport, Option<String>), CompareError> {
+/// Runs `scripts/ort_quantize.py` on the float ONNX file of `net`. A
+/// failure is logged here and later fills the quantize_static rows.
+fn quantize_with_ort(net: &PreparedNetwork, scripts: &OrtScripts, options: &CompareOptions) -> Result<OrtStaticModel, BackendError> {
+    let log_dir = options.work_dir.join("workers");
+    let result = quantize_network(net, scripts, &log_dir, options.timeout);
+    if let Err(error) = &result {
+        tracing::warn!(network = %net.spec.key, %error, "ONNX Runtime quantize_static failed; its rows get the error");
+    }
+    result
+}
+
+/// Returns the rows to measure, in table order. `ort_static` is `None`
+/// when ONNX Runtime is skipped, and otherwise the outcome of its
+/// quantization: a failure becomes the error of every quantize_static row.
+fn plan_slots(threads: &[usize], ort_static: Option<&Result<OrtStaticModel, BackendError>>) -> Vec<Slot> {
     let mut slots = Vec::new();
     for target in Target::ALL {
         if !target.compiled_in() {
             tracing::warn!(engine = target.names().0, "skipped: built without its cargo feature");
             continue;
         }
-        if target.is_ort() && options.ort.is_none() {
+        if target.is_ort() && ort_static.is_none() {
             continue;
         }
-        let thread_counts: &[usize] = if target.single_threaded() { &[1] } else { &options.threads };
+        let error = match ort_static {
+            Some(Err(error)) if target == Target::OrtStatic => Some(error.to_string()),
+            _ => None,
+        };
+        let thread_counts: &[usize] = if target.single_threaded() { &[1] } else { threads };
         for &threads in thread_counts {
             let (engine, variant) = target.names();
-            slots.push(Slot { target, threads, row: Row::new(engine, variant, threads), logits: None });
+            let row = Row { error: error.clone(), ..Row::new(engine, variant, threads) };
+            slots.push(Slot { target, threads, row, logits: None });
         }
     }
+    slots
+}
+
+fn measure_network(
+    net: &PreparedNetwork,
+    ort_static: Option<&Result<OrtStaticModel, BackendError>>,
+    schedule: &NetworkSchedule,
+    options: &CompareOptions,
+) -> Result<(NetworkReport, Option<String>), CompareError> {
+    let mut slots = plan_slots(&options.threads, ort_static);
+    let ort_static_model = ort_static.and_then(|result| result.as_ref().ok());
 
     // Inputs come from their own stream, so they do not depend on how many
     // random numbers the weights consumed. Every engine reads the same bytes.
@@ -189,14 +219,23 @@ fn measure_network(
     let mut ort_version = None;
     for (batch, batch_schedule) in [(&batch1, &schedule.batch1), (&batch64, &schedule.batch64)] {
         let input = write_input(&input_dir, &net.spec.key, batch)?;
-        let context = BatchRun { net, options, input, batch: batch.shape()[0], schedule: batch_schedule };
+        let context = BatchRun {
+            net,
+            ort_static: ort_static_model.map(|model| model.path.as_path()),
+            options,
+            input,
+            batch: batch.shape()[0],
+            schedule: batch_schedule,
+        };
         context.measure(&mut slots, &mut int8_layers, &mut ort_version);
     }
 
     compare_logits(&mut slots);
 
     let rows = slots.into_iter().map(|slot| slot.row).collect();
-    let report = NetworkReport { spec: net.spec.clone(), files: net.files.clone(), rows, int8_layers, schedule: Some(*schedule) };
+    let mut files = net.files.clone();
+    files.extend(ort_static_model.map(|model| model.file.clone()));
+    let report = NetworkReport { spec: net.spec.clone(), files, rows, int8_layers, schedule: Some(*schedule) };
     Ok((report, ort_version))
 }
 
@@ -237,6 +276,8 @@ fn write_input(input_dir: &Path, key: &str, batch: &Array4<f32>) -> Result<PathB
 /// Everything one batch size's rounds need.
 struct BatchRun<'a> {
     net: &'a PreparedNetwork,
+    /// Model from ONNX Runtime's `quantize_static`, if it succeeded.
+    ort_static: Option<&'a Path>,
     options: &'a CompareOptions,
     /// Raw f32 input file of this batch size.
     input: PathBuf,
@@ -289,17 +330,24 @@ impl BatchRun<'_> {
         [self.batch, c, h, w]
     }
 
+    /// Returns the model file or folder that `target` loads.
+    fn model(&self, target: Target) -> Result<PathBuf, BackendError> {
+        match target {
+            Target::RprInt8 | Target::RprF32 => Ok(self.net.rpr.clone()),
+            Target::Torch => Ok(self.net.checkpoint_dir.clone()),
+            Target::TractFloat | Target::OrtFloat => Ok(self.net.onnx_float.clone()),
+            Target::TractQdq | Target::OrtQdq => Ok(self.net.onnx_qdq.clone()),
+            Target::OrtStatic => self.ort_static.map(Path::to_path_buf).ok_or_else(|| {
+                BackendError::Script(format!("ONNX Runtime quantize_static wrote no model for {}", self.net.spec.key))
+            }),
+        }
+    }
+
     fn run_worker(&self, slot: &Slot, index: usize) -> Result<Measurement, BackendError> {
-        let model = match slot.target {
-            Target::RprInt8 | Target::RprF32 => self.net.rpr.clone(),
-            Target::Torch => self.net.checkpoint_dir.clone(),
-            Target::TractFloat | Target::OrtFloat => self.net.onnx_float.clone(),
-            Target::TractQdq | Target::OrtQdq => self.net.onnx_qdq.clone(),
-        };
         let request = WorkerRequest {
             target: slot.target,
             network: self.net.spec.key.clone(),
-            model,
+            model: self.model(slot.target)?,
             input: self.input.clone(),
             shape: self.shape(),
             threads: slot.threads,
@@ -315,13 +363,12 @@ impl BatchRun<'_> {
     }
 
     fn run_ort(&self, slot: &Slot, index: usize, version: &mut Option<String>) -> Result<Measurement, BackendError> {
-        let Some((python, script)) = &self.options.ort else {
+        let Some(scripts) = &self.options.ort else {
             return Err(BackendError::Script("ONNX Runtime is disabled for this run".into()));
         };
-        let model = if slot.target == Target::OrtFloat { &self.net.onnx_float } else { &self.net.onnx_qdq };
         let config = OrtConfig {
             id: index.to_string(),
-            model: model.clone(),
+            model: self.model(slot.target)?,
             threads: slot.threads,
             input: self.input.clone(),
             shape: self.shape(),
@@ -332,7 +379,7 @@ impl BatchRun<'_> {
             .map_err(|error| BackendError::Script(format!("failed to create {}: {error}", work_dir.display())))?;
 
         let configs = std::slice::from_ref(&config);
-        let response = ort::run_script(python, script, &work_dir, configs, &schedule, self.options.timeout)?;
+        let response = ort::run_script(&scripts.python, &scripts.bench, &work_dir, configs, &schedule, self.options.timeout)?;
         *version = Some(response.onnxruntime_version.clone());
         let Some(result) = response.results.into_iter().find(|result| result.id == config.id) else {
             return Err(BackendError::Script(format!("the response lacks configuration id {}", config.id)));
@@ -446,6 +493,58 @@ mod tests {
         let error = slots[1].row.error.as_deref().expect("a shape mismatch is an error");
         assert!(error.contains("shape [1, 2]"), "{error}");
         assert!(error.contains("[1, 3]"), "{error}");
+    }
+
+    fn row_names(slots: &[Slot]) -> Vec<(String, String, usize)> {
+        slots.iter().map(|slot| (slot.row.engine.clone(), slot.row.variant.clone(), slot.threads)).collect()
+    }
+
+    #[test]
+    fn ort_static_rows_follow_qdq_rows() {
+        let model = OrtStaticModel {
+            path: PathBuf::from("models/net.ort-static.onnx"),
+            file: crate::network::FileSize { label: "x".into(), path: PathBuf::from("models/net.ort-static.onnx"), bytes: 1 },
+            onnxruntime_version: "1.32.0".into(),
+        };
+        let slots = plan_slots(&[1, 2], Some(&Ok(model)));
+        let names = row_names(&slots);
+        let ort_rows: Vec<_> = names.iter().filter(|(engine, _, _)| engine == "ONNX Runtime").collect();
+        let expected = [
+            ("fp32", 1),
+            ("fp32", 2),
+            ("qdq int8 (rpr-export)", 1),
+            ("qdq int8 (rpr-export)", 2),
+            ("int8 (quantize_static)", 1),
+            ("int8 (quantize_static)", 2),
+        ];
+        assert_eq!(ort_rows.len(), expected.len(), "{names:?}");
+        for ((_, variant, threads), (expected_variant, expected_threads)) in ort_rows.iter().zip(expected) {
+            assert_eq!((variant.as_str(), *threads), (expected_variant, expected_threads));
+        }
+        assert_eq!(names.last().map(|(_, variant, _)| variant.as_str()), Some("int8 (quantize_static)"));
+        assert!(slots.iter().all(|slot| slot.row.error.is_none()));
+    }
+
+    #[test]
+    fn failed_quantization_fills_its_rows() {
+        let failure = Err(BackendError::Script("scripts/ort_quantize.py exited with exit status: 1".into()));
+        let slots = plan_slots(&[1, 2], Some(&failure));
+        let failed: Vec<&Slot> = slots.iter().filter(|slot| slot.row.error.is_some()).collect();
+        assert_eq!(failed.len(), 2);
+        for slot in failed {
+            assert_eq!(slot.target, Target::OrtStatic);
+            let error = slot.row.error.as_deref().unwrap_or_default();
+            assert!(error.contains("ort_quantize.py exited with exit status: 1"), "{error}");
+        }
+        let timed = slots.iter().filter(|slot| slot.target == Target::OrtQdq).count();
+        assert_eq!(timed, 2, "the other ONNX Runtime rows still run");
+    }
+
+    #[test]
+    fn skipped_ort_has_no_rows() {
+        let slots = plan_slots(&[1, 2], None);
+        assert!(slots.iter().all(|slot| !slot.target.is_ort()), "{:?}", row_names(&slots));
+        assert!(slots.iter().any(|slot| slot.target == Target::RprInt8));
     }
 
     #[test]

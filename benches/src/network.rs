@@ -76,6 +76,11 @@ pub struct PreparedNetwork {
     pub rpr: PathBuf,
     pub onnx_float: PathBuf,
     pub onnx_qdq: PathBuf,
+    /// Raw little-endian f32 file of the images that calibrated the int8
+    /// activation scales, in NCHW order, for other engines' quantizers.
+    pub calibration: PathBuf,
+    /// NCHW shape of the batch in `calibration`.
+    pub calibration_shape: [usize; 4],
     pub files: Vec<FileSize>,
 }
 
@@ -84,8 +89,8 @@ const CALIBRATION_IMAGES: usize = 8;
 
 /// Builds `spec` with weights drawn from `seed`, quantizes every conv that
 /// does not read the image, calibrates activation scales on random images,
-/// and writes the checkpoint, the `.rpr` file, the float ONNX file and the
-/// QDQ int8 ONNX file into `dir`.
+/// and writes the checkpoint, the `.rpr` file, the float ONNX file, the
+/// QDQ int8 ONNX file and the calibration images into `dir`.
 pub fn prepare(spec: &NetworkSpec, seed: u64, dir: &Path) -> Result<PreparedNetwork, NetworkError> {
     let build_error = |message: String| NetworkError::Build { network: spec.key.clone(), message };
     let cfg = ZooConfig { input_channels: spec.input[0], input_size: spec.input[1], num_classes: 10, upsample_to: None };
@@ -118,18 +123,34 @@ pub fn prepare(spec: &NetworkSpec, seed: u64, dir: &Path) -> Result<PreparedNetw
     let options = OnnxOptions { weights: WeightStorage::Int8Codes, qdq: Some(calibration) };
     write_onnx(&checkpoint, &options, &onnx_qdq).map_err(|error| export_error(spec, &onnx_qdq, error))?;
 
+    let calibration_path = dir.join(format!("{}.calibration.f32", spec.key));
+    let bytes: Vec<u8> = images.iter().flat_map(|value| value.to_le_bytes()).collect();
+    std::fs::write(&calibration_path, bytes).map_err(|error| export_error(spec, &calibration_path, error))?;
+    let (n, c, h, w) = images.dim();
+    let calibration_shape = [n, c, h, w];
+
     let weights = checkpoint_dir.join(rpr_core::checkpoint::WEIGHTS_FILE);
     let mut files = Vec::new();
     for (label, path) in [
         ("f32 safetensors (checkpoint)", &weights),
         (".rpr (packed weights)", &rpr),
         ("ONNX float", &onnx_float),
-        ("ONNX QDQ int8", &onnx_qdq),
+        ("ONNX QDQ int8 (rpr-export)", &onnx_qdq),
     ] {
         let bytes = std::fs::metadata(path).map_err(|error| export_error(spec, path, error))?.len();
         files.push(FileSize { label: label.into(), path: path.clone(), bytes });
     }
-    Ok(PreparedNetwork { spec: spec.clone(), checkpoint, checkpoint_dir, rpr, onnx_float, onnx_qdq, files })
+    Ok(PreparedNetwork {
+        spec: spec.clone(),
+        checkpoint,
+        checkpoint_dir,
+        rpr,
+        onnx_float,
+        onnx_qdq,
+        calibration: calibration_path,
+        calibration_shape,
+        files,
+    })
 }
 
 fn export_error(spec: &NetworkSpec, path: &Path, error: impl std::fmt::Display) -> NetworkError {

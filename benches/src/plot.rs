@@ -113,7 +113,8 @@ fn draw_panel(area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>, net
         .caption(title, (FONT_FAMILY, 18))
         .margin(10)
         .x_label_area_size(40)
-        .y_label_area_size(230)
+        // Wide enough for the longest row label, "ONNX Runtime int8 (quantize_static) 2t", at 14 px.
+        .y_label_area_size(300)
         .build_cartesian_2d(x_range.clone().log_scale(), 0f64..rows)
         .map_err(|error| error.to_string())?;
 

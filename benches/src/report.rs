@@ -278,7 +278,7 @@ mod tests {
             batch64: schedule,
             process_per_configuration: true,
         };
-        let mut failed = Row::new("tract", "qdq int8", 1);
+        let mut failed = Row::new("tract", "qdq int8 (rpr-export)", 1);
         failed.error = Some("tract: failed to load `x.onnx`: unsupported".into());
         let network = NetworkReport {
             spec: NetworkSpec::new("resnet20", Bits::Ternary, 1, 28),
@@ -289,7 +289,7 @@ mod tests {
             rows: vec![
                 row("rpr-infer", "int8", 1, 2.0, 64.0),
                 row("rpr-infer", "int8", 2, 1.0, 34.0),
-                row("ONNX Runtime", "qdq int8", 1, 3.0, 128.0),
+                row("ONNX Runtime", "qdq int8 (rpr-export)", 1, 3.0, 128.0),
                 failed,
             ],
             int8_layers: Some((18, 18)),
@@ -322,9 +322,9 @@ mod tests {
     fn markdown_has_rows_and_errors() {
         let text = sample_report().to_markdown();
         assert!(text.contains("### resnet20-ternary-28 (1x28x28)"), "{text}");
-        assert!(text.contains("| ONNX Runtime | qdq int8 | 1 | 3.000 | 4.500 | 1.50 | 500.0 | 2.00 | - |"), "{text}");
-        assert!(text.contains("| tract | qdq int8 | 1 | - | - | - | - | - | - |"), "{text}");
-        assert!(text.contains("- tract qdq int8 1 threads: tract: failed to load"), "{text}");
+        assert!(text.contains("| ONNX Runtime | qdq int8 (rpr-export) | 1 | 3.000 | 4.500 | 1.50 | 500.0 | 2.00 | - |"), "{text}");
+        assert!(text.contains("| tract | qdq int8 (rpr-export) | 1 | - | - | - | - | - | - |"), "{text}");
+        assert!(text.contains("- tract qdq int8 (rpr-export) 1 threads: tract: failed to load"), "{text}");
         assert!(text.contains("2 threads give 1.88x"), "{text}");
         assert!(text.contains("| .rpr | 100 | 0.100 |"), "{text}");
         assert!(text.contains("18 of 18 packed convs"), "{text}");
@@ -345,7 +345,7 @@ mod tests {
         let mut report = sample_report();
         report.networks[0].rows[3].max_abs_diff = Some(6.02);
         let text = report.to_markdown();
-        assert!(text.contains("| tract | qdq int8 | 1 | - | - | - | - | - | - |"), "{text}");
+        assert!(text.contains("| tract | qdq int8 (rpr-export) | 1 | - | - | - | - | - | - |"), "{text}");
     }
 
     #[test]

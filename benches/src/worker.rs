@@ -162,10 +162,10 @@ fn make_backend(request: &WorkerRequest, response: &mut WorkerResponse) -> Resul
             Ok(Box::new(crate::engines::torch::TorchBackend::new(&checkpoint, &request.model, request.threads)?))
         }
         #[cfg(feature = "tract")]
-        Target::TractFloat => Ok(Box::new(crate::engines::tract::TractBackend::new(&request.model, "fp32", batch, request.image_shape())?)),
+        Target::TractFloat => Ok(Box::new(crate::engines::tract::TractBackend::new(&request.model, Target::TractFloat.names().1, batch, request.image_shape())?)),
         #[cfg(feature = "tract")]
         Target::TractQdq => {
-            Ok(Box::new(crate::engines::tract::TractBackend::new(&request.model, "qdq int8", batch, request.image_shape())?))
+            Ok(Box::new(crate::engines::tract::TractBackend::new(&request.model, Target::TractQdq.names().1, batch, request.image_shape())?))
         }
         target => {
             let (engine, _) = target.names();

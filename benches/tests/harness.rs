@@ -1,14 +1,17 @@
 //! End-to-end checks of the comparison on a small ResNet-20 (1x8x8 input).
 //! Every in-process engine must agree with rpr-infer's f32 path, and ONNX
-//! Runtime's logits must come back through the script. A full run must
-//! write a table, JSON and a chart.
+//! Runtime's logits must come back through the script. ONNX Runtime's
+//! quantize_static must give a graph that ONNX Runtime runs as int8. A full
+//! run must write a table, JSON and a chart.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rpr_benches::engines::ort::{run_script, write_raw_input, OrtConfig};
+use rpr_benches::engines::ort::{run_script, write_raw_input, OrtConfig, OrtScripts};
+use rpr_benches::engines::ort_quantize::{quantize_network, run_quantize_script, QuantizeJob, FILE_LABEL};
 use rpr_benches::engines::rpr::RprBackend;
 use rpr_benches::engines::Backend;
 use rpr_benches::harness::{run_comparison, CompareOptions};
@@ -50,6 +53,40 @@ fn python_with_ort() -> Option<PathBuf> {
         eprintln!("skipping the ONNX Runtime check: {} cannot import onnxruntime", python.display());
         None
     }
+}
+
+fn ort_scripts(python: PathBuf) -> OrtScripts {
+    let root = repo_root();
+    OrtScripts { python, bench: root.join("scripts/ort_bench.py"), quantize: root.join("scripts/ort_quantize.py") }
+}
+
+/// Operator counts of ONNX files, read with the onnx package, keyed by the
+/// name given on the command line. `optimized` is the graph that ONNX
+/// Runtime (all graph optimizations, CPU) makes of `quantized`.
+const COUNT_NODES: &str = r#"
+import collections, json, sys
+import onnx, onnxruntime
+float_path, quantized_path, optimized_path = sys.argv[1:4]
+options = onnxruntime.SessionOptions()
+options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+options.optimized_model_filepath = optimized_path
+onnxruntime.InferenceSession(quantized_path, options, providers=["CPUExecutionProvider"])
+count = lambda path: collections.Counter(node.op_type for node in onnx.load(path).graph.node)
+paths = {"float": float_path, "quantized": quantized_path, "optimized": optimized_path}
+print(json.dumps({key: count(path) for key, path in paths.items()}))
+"#;
+
+type NodeCounts = BTreeMap<String, BTreeMap<String, usize>>;
+
+fn count_nodes(python: &Path, float: &Path, quantized: &Path, optimized: &Path) -> NodeCounts {
+    let output = std::process::Command::new(python)
+        .arg("-c")
+        .arg(COUNT_NODES)
+        .args([float, quantized, optimized])
+        .output()
+        .expect("python starts");
+    assert!(output.status.success(), "counting nodes failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("the node counts are JSON")
 }
 
 fn rpr_f32_logits(net: &PreparedNetwork, batch: &ndarray::Array4<f32>) -> Array2<f32> {
@@ -146,9 +183,93 @@ fn ort_script_times_and_returns_logits() {
 }
 
 #[test]
+fn ort_quantize_gives_int8_graph() {
+    let Some(python) = python_with_ort() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let net = prepared(dir.path());
+    let model = quantize_network(&net, &ort_scripts(python.clone()), &dir.path().join("logs"), PROCESS_TIMEOUT)
+        .expect("quantize_static succeeds on the float file");
+    assert_eq!(model.path, dir.path().join("resnet20-ternary-8.ort-static.onnx"));
+    assert_eq!(model.file.label, FILE_LABEL);
+    assert_eq!(model.file.bytes, std::fs::metadata(&model.path).unwrap().len());
+
+    let optimized = dir.path().join("optimized.onnx");
+    let counts = count_nodes(&python, &net.onnx_float, &model.path, &optimized);
+    let count = |graph: &str, op: &str| counts[graph].get(op).copied().unwrap_or(0);
+    let float_convs = count("float", "Conv");
+    assert_eq!(float_convs, 21, "ResNet-20 has 21 convs: {counts:?}");
+    assert!(count("quantized", "QuantizeLinear") > 0, "{counts:?}");
+    assert!(count("quantized", "DequantizeLinear") > 0, "{counts:?}");
+    // Every conv of the QDQ graph fuses into an int8 QLinearConv, and none stays in float.
+    assert_eq!(count("optimized", "QLinearConv"), float_convs, "{counts:?}");
+    assert_eq!(count("optimized", "Conv") + count("optimized", "FusedConv"), 0, "{counts:?}");
+
+    let batch = random_images(&mut ChaCha8Rng::seed_from_u64(17), 2, net.spec.input);
+    let expected = rpr_f32_logits(&net, &batch);
+    let input = dir.path().join("input.f32");
+    write_raw_input(&input, batch.view()).unwrap();
+    let [c, h, w] = net.spec.input;
+    let config = OrtConfig { id: "static".into(), model: model.path.clone(), threads: 1, input, shape: [2, c, h, w] };
+    let schedule = Schedule { warmup: 1, rounds: 1, iterations_per_round: 1 };
+    let script = repo_root().join("scripts/ort_bench.py");
+    let response = run_script(&python, &script, dir.path(), &[config], &schedule, PROCESS_TIMEOUT).expect("the script runs");
+    let result = &response.results[0];
+    assert_eq!(result.error, None);
+    let logits = result.logits(2).expect("valid logits").expect("logits returned");
+    assert_eq!(logits.dim(), (2, 10));
+    // With ONNX Runtime 1.32 the difference is about 2% of the largest
+    // logit, so 10% leaves margin but still catches a broken quantization.
+    let range = expected.iter().fold(0.0f32, |max, value| max.max(value.abs()));
+    let diff = max_abs_diff(&logits, &expected);
+    assert!(diff <= 0.1 * range, "quantize_static vs rpr-infer f32: max abs diff {diff}, logits up to {range}");
+}
+
+#[test]
+fn ort_quantize_rejects_short_calibration() {
+    let Some(python) = python_with_ort() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let net = prepared(dir.path());
+    let bytes = std::fs::read(&net.calibration).unwrap();
+    let truncated = dir.path().join("truncated.f32");
+    std::fs::write(&truncated, &bytes[..bytes.len() - 6]).unwrap();
+    let output = dir.path().join("never.onnx");
+    let job = QuantizeJob {
+        model: net.onnx_float.clone(),
+        calibration: truncated.clone(),
+        calibration_shape: net.calibration_shape,
+        output: output.clone(),
+    };
+    let script = repo_root().join("scripts/ort_quantize.py");
+    let error = run_quantize_script(&python, &script, &job, &dir.path().join("quantize"), PROCESS_TIMEOUT).unwrap_err();
+    let message = error.to_string();
+    let expected_bytes = 4 * net.calibration_shape.iter().product::<usize>();
+    assert!(message.contains(&format!("calibration file {}", truncated.display())), "{message}");
+    assert!(message.contains(&format!("has {} bytes", bytes.len() - 6)), "{message}");
+    assert!(message.contains(&format!("expected {expected_bytes} bytes")), "{message}");
+    assert!(!output.exists(), "a failed run must not leave {}", output.display());
+}
+
+#[test]
+fn ort_quantize_rejects_bad_model() {
+    let Some(python) = python_with_ort() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let net = prepared(dir.path());
+    let job = QuantizeJob {
+        model: net.rpr.clone(),
+        calibration: net.calibration.clone(),
+        calibration_shape: net.calibration_shape,
+        output: dir.path().join("never.onnx"),
+    };
+    let script = repo_root().join("scripts/ort_quantize.py");
+    let error = run_quantize_script(&python, &script, &job, &dir.path().join("quantize"), PROCESS_TIMEOUT).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains(&format!("failed to load the ONNX model {}", net.rpr.display())), "{message}");
+}
+
+#[test]
 fn full_run_writes_report_and_chart() {
     let dir = tempfile::tempdir().unwrap();
-    let ort = python_with_ort().map(|python| (python, repo_root().join("scripts/ort_bench.py")));
+    let ort = python_with_ort().map(ort_scripts);
     let with_ort = ort.is_some();
     let options = CompareOptions {
         networks: vec![small_spec()],
@@ -184,7 +305,7 @@ fn full_run_writes_report_and_chart() {
     let f32_row = network.rows.iter().find(|r| r.engine == "rpr-infer" && r.variant == "f32" && r.threads == 1).unwrap();
     assert_eq!(f32_row.max_abs_diff, Some(0.0));
     for row in &network.rows {
-        assert!(row.error.is_none() || row.variant == "qdq int8", "{} {} failed: {:?}", row.engine, row.variant, row.error);
+        assert!(row.error.is_none() || row.variant == "qdq int8 (rpr-export)", "{} {} failed: {:?}", row.engine, row.variant, row.error);
         if row.variant == "fp32" && row.error.is_none() {
             let diff = row.max_abs_diff.expect("fp32 rows are compared");
             assert!(diff <= F32_TOLERANCE, "{} fp32 differs from rpr-infer f32 by {diff}", row.engine);
@@ -192,6 +313,12 @@ fn full_run_writes_report_and_chart() {
     }
     if with_ort {
         assert!(network.rows.iter().any(|r| r.engine == "ONNX Runtime" && r.batch1.is_some()));
+        let ort_static = network.rows.iter().find(|r| r.variant == "int8 (quantize_static)").expect("quantize_static row");
+        assert_eq!(ort_static.error, None);
+        assert_eq!(ort_static.batch1.as_ref().map(|s| s.iterations), Some(4));
+        assert_eq!(ort_static.batch64.as_ref().map(|s| s.iterations), Some(1));
+        assert!(ort_static.max_abs_diff.is_some(), "the quantize_static logits are compared");
+        assert!(network.files.iter().any(|file| file.label == FILE_LABEL && file.bytes > 0), "{:?}", network.files);
     }
 
     let markdown = report.to_markdown();

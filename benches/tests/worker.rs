@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rpr_benches::engines::ort::write_raw_input;
+use rpr_benches::engines::ort::{write_raw_input, OrtScripts};
 use rpr_benches::engines::rpr::RprBackend;
 use rpr_benches::engines::Backend;
 use rpr_benches::harness::{run_comparison, CompareOptions};
@@ -185,17 +185,44 @@ fn hanging_ort_script_is_row_error() {
     let script = dir.path().join("hang.sh");
     std::fs::write(&script, "sleep 60\n").unwrap();
     let mut options = short_run(dir.path(), 0, 1);
-    options.ort = Some((PathBuf::from("/bin/sh"), script));
+    options.ort = Some(OrtScripts { python: PathBuf::from("/bin/sh"), bench: script.clone(), quantize: script });
     options.timeout = Duration::from_millis(500);
     let report = run_comparison(&options).expect("a hanging script does not stop the comparison");
     let ort_rows: Vec<_> = report.networks[0].rows.iter().filter(|row| row.engine == "ONNX Runtime").collect();
-    assert_eq!(ort_rows.len(), 2);
+    assert_eq!(ort_rows.len(), 3);
     for row in ort_rows {
         let error = row.error.as_deref().expect("the timed-out script is an error");
         assert!(error.contains("timed out after 0.5 s and was killed"), "{error}");
     }
     let markdown = report.to_markdown();
     assert!(markdown.contains("0 warm-up runs plus the one untimed run"), "{markdown}");
+}
+
+#[test]
+fn failing_quantize_script_is_row_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let quantize = dir.path().join("quantize.sh");
+    std::fs::write(&quantize, "echo 'ort_quantize.py: calibration file x.f32 has 12 bytes' >&2\nexit 1\n").unwrap();
+    let bench = dir.path().join("hang.sh");
+    std::fs::write(&bench, "sleep 60\n").unwrap();
+    let mut options = short_run(dir.path(), 0, 1);
+    options.ort = Some(OrtScripts { python: PathBuf::from("/bin/sh"), bench, quantize });
+    options.timeout = Duration::from_millis(500);
+    let report = run_comparison(&options).expect("a failed quantization does not stop the comparison");
+    let network = &report.networks[0];
+
+    let static_row = network.rows.iter().find(|row| row.variant == "int8 (quantize_static)").expect("quantize_static row");
+    let error = static_row.error.as_deref().expect("the failed quantization is the row's error");
+    assert!(error.contains("ort_quantize.py: calibration file x.f32 has 12 bytes"), "{error}");
+    assert!(!error.contains("timed out"), "the row must not be timed after the failure: {error}");
+    assert!(network.files.iter().all(|file| !file.label.contains("quantize_static")), "{:?}", network.files);
+
+    // The other ONNX Runtime rows still ran, and timed out in the hanging timing script.
+    let float_row = network.rows.iter().find(|row| row.engine == "ONNX Runtime" && row.variant == "fp32").expect("fp32 row");
+    let error = float_row.error.as_deref().expect("the hanging timing script is an error");
+    assert!(error.contains("timed out after 0.5 s"), "{error}");
+    let markdown = report.to_markdown();
+    assert!(markdown.contains("| ONNX Runtime | int8 (quantize_static) | 1 |"), "{markdown}");
 }
 
 /// Runs the compare binary with `args` and returns its stderr; it must fail.

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use rpr_benches::engines::ort::OrtScripts;
 use rpr_benches::harness::{run_comparison, CompareOptions};
 use rpr_benches::network::NetworkSpec;
 use rpr_benches::plot::write_chart;
@@ -80,7 +81,11 @@ struct Args {
     #[arg(long, default_value = "scripts/ort_bench.py")]
     ort_script: PathBuf,
 
-    /// Skip ONNX Runtime.
+    /// Script that makes ONNX Runtime's own int8 model (quantize_static) of each network.
+    #[arg(long, default_value = "scripts/ort_quantize.py")]
+    ort_quantize_script: PathBuf,
+
+    /// Skip ONNX Runtime, including its quantize_static rows.
     #[arg(long)]
     no_ort: bool,
 }
@@ -145,7 +150,13 @@ fn main() -> Result<()> {
         if !args.ort_script.is_file() {
             bail!("ONNX Runtime script {} not found; pass --ort-script or --no-ort", args.ort_script.display());
         }
-        Some((args.python.clone(), args.ort_script.clone()))
+        if !args.ort_quantize_script.is_file() {
+            bail!(
+                "ONNX Runtime quantization script {} not found; pass --ort-quantize-script or --no-ort",
+                args.ort_quantize_script.display()
+            );
+        }
+        Some(OrtScripts { python: args.python.clone(), bench: args.ort_script.clone(), quantize: args.ort_quantize_script.clone() })
     };
 
     let command = std::env::var("RPR_COMPARE_COMMAND").unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));

@@ -2,9 +2,11 @@
 //! worker processes time them with the same loop and the same input.
 //!
 //! ONNX Runtime runs in a Python process ([`ort`]) and is timed there with
-//! the same schedule, so it is not a [`Backend`].
+//! the same schedule, so it is not a [`Backend`]. [`ort_quantize`] makes
+//! ONNX Runtime's own int8 model of each network.
 
 pub mod ort;
+pub mod ort_quantize;
 pub mod rpr;
 #[cfg(feature = "libtorch")]
 pub mod torch;

@@ -3,6 +3,7 @@
 //! little-endian f32 files so every engine runs on the same bytes. The
 //! comparison starts the script once per configuration and round.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,6 +16,17 @@ use super::BackendError;
 use crate::logits::{deserialize_rows, logits_from_rows};
 use crate::process::{run_with_timeout, tail_lines, ProcessError};
 use crate::timing::Schedule;
+
+/// The Python interpreter and scripts behind the ONNX Runtime rows.
+#[derive(Clone, Debug)]
+pub struct OrtScripts {
+    /// Interpreter that can import onnx and onnxruntime.
+    pub python: PathBuf,
+    /// Timing script, `scripts/ort_bench.py`.
+    pub bench: PathBuf,
+    /// Static quantization script, `scripts/ort_quantize.py`.
+    pub quantize: PathBuf,
+}
 
 /// One ONNX Runtime session to time.
 #[derive(Clone, Debug, Serialize)]
@@ -95,15 +107,30 @@ pub fn run_script(
     std::fs::write(&request_path, text)
         .map_err(|error| BackendError::Script(format!("failed to write {}: {error}", request_path.display())))?;
 
+    tracing::debug!(configs = configs.len(), script = %script.display(), "timing ONNX Runtime");
+    let stdout = run_python_script(python, script, &[request_path.as_os_str()], &work_dir.join("ort"), timeout)?;
+    parse_response(&stdout)
+}
+
+/// Runs `python script args...`, killing it after `timeout`, and returns
+/// its stdout. Stdout and stderr go to `<log_stem>.stdout` and
+/// `<log_stem>.stderr.txt`. A failed run's error ends with the last lines
+/// of stderr, which is where the project's scripts print their reason.
+pub fn run_python_script(
+    python: &Path,
+    script: &Path,
+    args: &[&OsStr],
+    log_stem: &Path,
+    timeout: Duration,
+) -> Result<Vec<u8>, BackendError> {
     let script_error = |message: String| BackendError::Script(message);
-    let stdout_path = work_dir.join("ort_stdout.json");
-    let stderr_path = work_dir.join("ort_stderr.txt");
+    let stdout_path = with_suffix(log_stem, ".stdout");
+    let stderr_path = with_suffix(log_stem, ".stderr.txt");
     let create = |path: &Path| File::create(path).map_err(|error| script_error(format!("failed to create {}: {error}", path.display())));
     let (stdout, stderr) = (create(&stdout_path)?, create(&stderr_path)?);
 
-    tracing::debug!(configs = configs.len(), script = %script.display(), "timing ONNX Runtime");
     let mut command = Command::new(python);
-    command.arg(script).arg(&request_path).stdin(Stdio::null()).stdout(stdout).stderr(stderr);
+    command.arg(script).args(args).stdin(Stdio::null()).stdout(stdout).stderr(stderr);
     let status = run_with_timeout(&mut command, timeout).map_err(|error| match error {
         ProcessError::Start { .. } => {
             script_error(format!("{error}; pass --python with the interpreter that has onnxruntime"))
@@ -123,8 +150,15 @@ pub fn run_script(
         };
         return Err(script_error(format!("{} exited with {status} {detail}", script.display())));
     }
-    let stdout = std::fs::read(&stdout_path).map_err(|error| script_error(format!("failed to read {}: {error}", stdout_path.display())))?;
-    parse_response(&stdout)
+    std::fs::read(&stdout_path).map_err(|error| script_error(format!("failed to read {}: {error}", stdout_path.display())))
+}
+
+/// Appends `suffix` to the file name, unlike `Path::with_extension`, which
+/// would replace the text after a dot in a network key.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 /// Parses the script's stdout.
