@@ -4,7 +4,7 @@ use rpr_core::pack::PackedView;
 use rpr_export::packed::RprFile;
 
 use crate::error::EngineError;
-use crate::kernels::KernelSet;
+use crate::kernels::{ConvGemmFn, KernelSet, PreparedWeights};
 use crate::ops::packed_conv::{packed_conv, quantize_tensor, PackedConvCall, Source};
 use crate::ops::tiling::Tiling;
 use crate::ops::{elementwise, float_conv, implicit_conv, layout, pool};
@@ -193,6 +193,8 @@ fn grow<T: Default + Clone>(
 pub(crate) struct Context<'a> {
     pub file: &'a RprFile,
     pub program: &'a Program,
+    /// Per step, the weights of an int8 packed conv expanded for its implicit-GEMM kernel.
+    pub prepared: &'a [Option<PreparedWeights>],
     pub layout: &'a Layout,
     pub kernels: &'a KernelSet,
 }
@@ -276,7 +278,7 @@ fn run_step(
             .expect("every packed conv has a mode");
         let tiling = tiling.expect("every conv has a tiling");
         return run_packed_conv(
-            ctx, step, conv, mode, inputs, output, scratch, tiling, batch,
+            ctx, index, step, conv, mode, inputs, output, scratch, tiling, batch,
         );
     }
     let Output::F32(out) = output else {
@@ -359,8 +361,64 @@ fn run_step(
 }
 
 fn weights<'a>(ctx: &Context<'a>, conv: &'a PackedConv) -> Result<PackedView<'a>, EngineError> {
+    packed_weights(ctx.file, conv)
+}
+
+/// Returns true for a pointwise conv whose input pixels are already its GEMM rows.
+fn pointwise_in_place(conv: &PackedConv) -> bool {
+    conv.geom.is_pointwise() && conv.geom.in_channels == conv.kp
+}
+
+/// The implicit-GEMM kernel that an int8 packed conv runs with, if the set
+/// has one and the geometry allows it.
+fn implicit_kernel(kernels: &KernelSet, conv: &PackedConv) -> Option<ConvGemmFn> {
+    let kernel = if is_binary(conv.encoding) {
+        kernels.binary_u8_conv
+    } else {
+        kernels.ternary_u8_conv
+    };
+    kernel.filter(|_| !pointwise_in_place(conv) && implicit_conv::supports(&conv.geom))
+}
+
+/// Expands the weights of every int8 packed conv that runs with an
+/// implicit-GEMM kernel, once per session. Returns one entry per step.
+pub(crate) fn prepare_weights(
+    file: &RprFile,
+    program: &Program,
+    layout: &Layout,
+    kernels: &KernelSet,
+) -> Result<Vec<Option<PreparedWeights>>, EngineError> {
+    let prepare_step =
+        |(index, step): (usize, &Step)| -> Result<Option<PreparedWeights>, EngineError> {
+            let StepOp::PackedConv(conv) = &step.op else {
+                return Ok(None);
+            };
+            let int8 = matches!(layout.conv_modes[index], Some(ConvMode::Int8 { .. }));
+            let prepare = if is_binary(conv.encoding) {
+                kernels.binary_u8_prepare
+            } else {
+                kernels.ternary_u8_prepare
+            };
+            let (true, Some(_), Some(prepare)) = (int8, implicit_kernel(kernels, conv), prepare)
+            else {
+                return Ok(None);
+            };
+            let weights = packed_weights(file, conv)?;
+            let prepared = prepare(&weights).map_err(|source| EngineError::Kernel {
+                node: step.node.clone(),
+                source,
+            })?;
+            Ok(Some(prepared))
+        };
+    program.steps.iter().enumerate().map(prepare_step).collect()
+}
+
+fn packed_weights<'a>(
+    file: &'a RprFile,
+    conv: &'a PackedConv,
+) -> Result<PackedView<'a>, EngineError> {
     match &conv.weights {
-        PackedWeights::InFile(name) => Ok(ctx.file.packed(name)?),
+        PackedWeights::InFile(name) => Ok(file.packed(name)?),
         PackedWeights::Owned(matrix) => Ok(matrix.view()),
     }
 }
@@ -368,6 +426,7 @@ fn weights<'a>(ctx: &Context<'a>, conv: &'a PackedConv) -> Result<PackedView<'a>
 #[allow(clippy::too_many_arguments)]
 fn run_packed_conv(
     ctx: &Context<'_>,
+    index: usize,
     step: &Step,
     conv: &PackedConv,
     mode: &ConvMode,
@@ -391,7 +450,8 @@ fn run_packed_conv(
     let binary = is_binary(conv.encoding);
     let rows = batch * conv.geom.out_pixels();
     let residual = residual.map(|all| &all[..rows * conv.out_channels]);
-    let pointwise_in_place = conv.geom.is_pointwise() && conv.geom.in_channels == conv.kp;
+    let pointwise_in_place = pointwise_in_place(conv);
+    let prepared = ctx.prepared.get(index).and_then(Option::as_ref);
     let out_inv_scale = match ctx.layout.reprs[step.output] {
         Repr::U8 { scale } => 1.0 / scale,
         Repr::F32 => 1.0,
@@ -407,6 +467,7 @@ fn run_packed_conv(
                 rows,
                 kp: conv.kp,
                 weights,
+                prepared,
                 multiplier,
                 bias: &conv.bias,
                 relu: conv.relu,
@@ -432,14 +493,7 @@ fn run_packed_conv(
                     codes
                 }
             };
-            let implicit = if binary {
-                ctx.kernels.binary_u8_conv
-            } else {
-                ctx.kernels.ternary_u8_conv
-            };
-            let result = match implicit
-                .filter(|_| !pointwise_in_place && implicit_conv::supports(&conv.geom))
-            {
+            let result = match implicit_kernel(ctx.kernels, conv) {
                 Some(implicit) => match output {
                     Output::F32(out) => implicit_conv::implicit_conv(
                         &call, codes, implicit, gemm, cols_u8, acc_i32, out, 1.0,
@@ -479,6 +533,7 @@ fn run_packed_conv(
                 rows,
                 kp: conv.kp,
                 weights,
+                prepared: None,
                 multiplier: &conv.scale,
                 bias: &conv.bias,
                 relu: conv.relu,

@@ -7,8 +7,8 @@ use rayon::prelude::*;
 
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::exec::{execute, Arena, Context};
-use crate::kernels::{kernel_set, kernels, Isa, KernelSet};
+use crate::exec::{execute, prepare_weights, Arena, Context};
+use crate::kernels::{kernel_set, kernels, Isa, KernelSet, PreparedWeights};
 use crate::plan::{Fallback, Layout};
 
 /// Activation precision of the packed convolutions.
@@ -74,6 +74,8 @@ pub struct Session {
     pool: rayon::ThreadPool,
     kernels: KernelSet,
     layout: Layout,
+    /// Per step, packed weights expanded once for the implicit-GEMM kernels.
+    prepared: Vec<Option<PreparedWeights>>,
     plans: HashMap<usize, BatchPlan>,
 }
 
@@ -185,6 +187,13 @@ impl Session {
         let (int8, packed) = layout.int8_counts();
         tracing::info!(precision = ?options.precision, threads, kernels = kernels.isa.name(), int8, packed, "session created");
 
+        let prepared = prepare_weights(&engine.inner.file, program, &layout, &kernels)?;
+        let prepared_bytes: usize = prepared.iter().flatten().map(PreparedWeights::bytes).sum();
+        tracing::debug!(
+            prepared_bytes,
+            "expanded weight codes for the implicit-GEMM kernels"
+        );
+
         let mut session = Self {
             engine: engine.clone(),
             options,
@@ -192,6 +201,7 @@ impl Session {
             pool,
             kernels,
             layout,
+            prepared,
             plans: HashMap::new(),
         };
         let batch = session.options.batch;
@@ -249,6 +259,7 @@ impl Session {
             pool,
             kernels,
             layout,
+            prepared,
             plans,
             ..
         } = self;
@@ -264,6 +275,7 @@ impl Session {
             program,
             layout,
             kernels,
+            prepared,
         };
         match plan {
             BatchPlan::Layers(arena) => {

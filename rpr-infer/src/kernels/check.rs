@@ -59,6 +59,17 @@ pub(crate) fn valid_bits(k: usize, index: usize) -> u32 {
     }
 }
 
+/// Checks the packed weights (lengths and codes) and returns the geometry
+/// without the output.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) fn weight_checks(
+    kernel: &'static str,
+    w: &PackedView<'_>,
+    expected: Encoding,
+) -> Result<Dims, KernelError> {
+    check_weights(kernel, w, expected)
+}
+
 /// Checks the packed weights and returns the geometry without the output.
 fn check_weights(
     kernel: &'static str,

@@ -58,6 +58,13 @@ pub enum KernelError {
     },
     #[error("the residual input has {len} values, expected {expected}, one per output")]
     ResidualLength { len: usize, expected: usize },
+    #[error("prepared weights made by {made_by} for {rows} rows of k = {k} do not fit kernel {kernel} and these weights; prepare them again for this kernel set")]
+    PreparedMismatch {
+        kernel: &'static str,
+        made_by: &'static str,
+        rows: usize,
+        k: usize,
+    },
     #[error("the {isa} kernels are not available on this CPU")]
     IsaUnavailable { isa: &'static str },
 }

@@ -17,6 +17,7 @@ mod dispatch;
 mod error;
 mod isa;
 mod output;
+mod prepared;
 mod scalar;
 mod set;
 mod tiles;
@@ -32,6 +33,9 @@ pub use dispatch::{kernel_set, kernels, variants, KERNEL_ENV};
 pub use error::KernelError;
 pub use isa::{Isa, ParseIsaError};
 pub use output::{ConvOutput, Epilogue};
+pub use prepared::PreparedWeights;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use prepared::Vector64;
 pub use set::{
     AnyKernel, ConvGemmFn, GemmFn, KernelNames, KernelSet, KernelVariant, StridedGemmFn,
 };

@@ -2,7 +2,7 @@
 
 use rpr_core::pack::PackedView;
 
-use super::{ConvOutput, Isa, KernelError, Windows};
+use super::{ConvOutput, Isa, KernelError, PreparedWeights, Windows};
 
 /// A GEMM over im2col rows: `out[i * o + j] = sum_k code[j][k] * a[i][k]` for
 /// `i < p` and `j < o = w.rows`. `a` contains `p` rows of the padded reduction
@@ -23,7 +23,8 @@ pub type StridedGemmFn<A, T> = fn(
 
 /// An implicit-GEMM convolution: the GEMM of [`GemmFn`] with row `i` of `a`
 /// read in place from `image` as [`Windows`] describes, stored to `out` as
-/// `windows.rows` rows of `w.rows` outputs, raw or finished.
+/// `windows.rows` rows of `w.rows` outputs, raw or finished. `prepared`, when
+/// given, holds the codes of `w` expanded by the family's [`PrepareFn`].
 ///
 /// Unlike the other entries it checks only lengths and bounds, not the
 /// weight codes: the engine validates the codes of every packed tensor once
@@ -32,8 +33,13 @@ pub type ConvGemmFn = fn(
     image: &[u8],
     windows: &Windows,
     w: &PackedView<'_>,
+    prepared: Option<&PreparedWeights>,
     out: ConvOutput<'_>,
 ) -> Result<(), KernelError>;
+
+/// Expands packed weights for the [`ConvGemmFn`] of the same family, which
+/// then skips its per-call expansion when given them.
+pub type PrepareFn = fn(w: &PackedView<'_>) -> Result<PreparedWeights, KernelError>;
 
 /// Kernel names per family, such as `avx512_vnni_ternary_u8_4x4`: ISA,
 /// operation, activation type and register tile (activation rows x weight rows).
@@ -65,6 +71,8 @@ pub struct KernelSet {
     /// them; the engine falls back to im2col rows otherwise.
     pub ternary_u8_conv: Option<ConvGemmFn>,
     pub binary_u8_conv: Option<ConvGemmFn>,
+    pub ternary_u8_prepare: Option<PrepareFn>,
+    pub binary_u8_prepare: Option<PrepareFn>,
     /// Binary weights x 1-bit (+1/-1) activations -> `i32`, XNOR-popcount.
     pub binary_b1: GemmFn<u32, i32>,
     pub binary_b1_strided: StridedGemmFn<u32, i32>,

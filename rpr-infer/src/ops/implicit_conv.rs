@@ -60,6 +60,7 @@ pub(crate) fn implicit_conv<O: Store>(
                     image,
                     &windows,
                     &call.weights,
+                    call.prepared,
                     O::conv_output(
                         tile.out,
                         call.epilogue(tile.first_row, tile.rows),
@@ -201,6 +202,7 @@ fn padded_part<O: Store>(
         block_bytes,
         &windows,
         &call.weights,
+        call.prepared,
         O::conv_output(dst.out, call.epilogue(part.pixel, part.len), dst.inv_scale),
     )
 }
@@ -305,6 +307,12 @@ mod tests {
                 _ => (set.ternary_u8_conv, set.ternary_u8, scalar.ternary_u8),
             };
             let implicit = implicit.expect("the set has implicit kernels");
+            let prepare = match encoding {
+                Encoding::Binary => set.binary_u8_prepare,
+                _ => set.ternary_u8_prepare,
+            };
+            let prepared = prepare.expect("the set prepares weights")(&packed.view())
+                .expect("weights prepare");
             let kernels = Kernels {
                 implicit,
                 gemm,
@@ -312,7 +320,8 @@ mod tests {
             };
             // One tile; tiles of 16 rows, whose blocks straddle output rows;
             // tiles of one row, whose blocks never fit and fall back to im2col.
-            for tiling in [
+            // The tilings alternate between codes expanded per call and prepared codes.
+            let tilings = [
                 Tiling::for_rows(rows, 1, kp),
                 Tiling {
                     rows_per_tile: 16,
@@ -322,7 +331,9 @@ mod tests {
                     rows_per_tile: 1,
                     workers: 1,
                 },
-            ] {
+            ];
+            for (index, tiling) in tilings.into_iter().enumerate() {
+                let prepared = (index % 2 == 1).then_some(&prepared);
                 // u8 and f32 outputs, each with and without ReLU and a residual.
                 for (relu, with_residual) in
                     [(true, false), (false, true), (true, true), (false, false)]
@@ -332,6 +343,7 @@ mod tests {
                         rows,
                         kp,
                         weights: packed.view(),
+                        prepared,
                         multiplier: &multiplier,
                         bias: &bias,
                         relu,
@@ -359,9 +371,31 @@ mod tests {
                     &image,
                     &windows,
                     &packed.view(),
+                    None,
                     ConvOutput::Sums(&mut sums),
                 )
                 .expect("sums");
+                let mut prepared_sums = vec![0i32; rows * o];
+                let output = ConvOutput::Sums(&mut prepared_sums);
+                implicit(&image, &windows, &packed.view(), Some(&prepared), output)
+                    .expect("sums with prepared codes");
+                assert_eq!(prepared_sums, sums, "prepared codes {encoding:?} {case:?}");
+
+                // Codes prepared for other weights are rejected.
+                let other = pack(random_codes(&mut rng, o + 1, k, encoding).view(), encoding)
+                    .expect("valid codes");
+                let mut other_sums = vec![0i32; rows * (o + 1)];
+                let error = implicit(
+                    &image,
+                    &windows,
+                    &other.view(),
+                    Some(&prepared),
+                    ConvOutput::Sums(&mut other_sums),
+                );
+                assert!(
+                    matches!(error, Err(KernelError::PreparedMismatch { .. })),
+                    "{error:?}"
+                );
                 let mut cols = vec![0u8; rows * kp];
                 im2col(
                     &image,

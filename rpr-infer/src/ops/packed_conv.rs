@@ -6,7 +6,7 @@ use rpr_core::pack::PackedView;
 use super::geometry::ConvGeometry;
 use super::im2col::{im2col, ChannelRange};
 use super::tiling::{for_each_tile, RowWidths, Tiling};
-use crate::kernels::{ConvOutput, Epilogue, GemmFn, KernelError};
+use crate::kernels::{ConvOutput, Epilogue, GemmFn, KernelError, PreparedWeights};
 
 /// Everything about one packed convolution that does not depend on the activation type.
 pub(crate) struct PackedConvCall<'a> {
@@ -16,6 +16,8 @@ pub(crate) struct PackedConvCall<'a> {
     /// Padded reduction length, the im2col row width.
     pub kp: usize,
     pub weights: PackedView<'a>,
+    /// `weights` expanded once for the implicit-GEMM kernel, when the session has them.
+    pub prepared: Option<&'a PreparedWeights>,
     /// Per-output-channel multiplier applied to the accumulator.
     pub multiplier: &'a [f32],
     pub bias: &'a [f32],

@@ -129,6 +129,8 @@ pub(crate) fn neon_set() -> Option<KernelSet> {
         binary_u8_strided: neon_addsub_binary_u8_strided,
         ternary_u8_conv: None,
         binary_u8_conv: None,
+        ternary_u8_prepare: None,
+        binary_u8_prepare: None,
         binary_b1: neon_cnt_binary_b1,
         binary_b1_strided: neon_cnt_binary_b1_strided,
         ternary_f32: neon_ternary_f32,

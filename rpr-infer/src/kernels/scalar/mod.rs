@@ -85,6 +85,8 @@ pub(crate) fn set() -> KernelSet {
         binary_u8_strided,
         ternary_u8_conv: None,
         binary_u8_conv: None,
+        ternary_u8_prepare: None,
+        binary_u8_prepare: None,
         binary_b1,
         binary_b1_strided,
         ternary_f32,

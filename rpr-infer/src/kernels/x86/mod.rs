@@ -8,9 +8,9 @@ mod tokens;
 
 use rpr_core::pack::{Encoding, PackedView};
 
-use super::check::{binary_dense, check_bits, check_conv, ternary_dense, Dims};
+use super::check::{binary_dense, check_bits, check_conv, ternary_dense, weight_checks, Dims};
 use super::set::{gemm_entry, AnyKernel, KernelNames, KernelSet, KernelVariant};
-use super::{ConvOutput, Isa, KernelError, Windows};
+use super::{ConvOutput, Isa, KernelError, PreparedWeights, Windows};
 
 pub(crate) use tokens::{Avx2, Avx512, Avx512Popcnt, Avx512Vnni};
 
@@ -73,30 +73,68 @@ gemm_entry!(
         Ok(())
     }
 );
+/// Name and weight encoding of a broadcast `vpdpbusd` kernel.
+fn bcast_kernel<const BINARY: bool>() -> (&'static str, Encoding) {
+    if BINARY {
+        (avx512::u8_bcast::BINARY_NAME, Encoding::Binary)
+    } else {
+        (avx512::u8_bcast::TERNARY_NAME, Encoding::Ternary2)
+    }
+}
+
+/// Expands weights for [`avx512_bcast_u8_conv`] (a [`super::PrepareFn`]).
+pub(crate) fn avx512_bcast_u8_prepare<const BINARY: bool>(
+    w: &PackedView<'_>,
+) -> Result<PreparedWeights, KernelError> {
+    let (kernel, encoding) = bcast_kernel::<BINARY>();
+    let d = weight_checks(kernel, w, encoding)?;
+    let token = proven(Avx512Vnni::try_new(), "avx512 vnni")?;
+    let vectors = avx512::u8_bcast::prepare::<BINARY>(token, &d, w.data);
+    Ok(PreparedWeights {
+        kernel,
+        rows: w.rows,
+        k: w.k,
+        vectors,
+    })
+}
+
 /// Implicit-GEMM entry of the broadcast `vpdpbusd` kernels (a
 /// [`super::ConvGemmFn`]); `BINARY` selects the 1-bit weight layout.
 pub(crate) fn avx512_bcast_u8_conv<const BINARY: bool>(
     image: &[u8],
     windows: &Windows,
     w: &PackedView<'_>,
+    prepared: Option<&PreparedWeights>,
     out: ConvOutput<'_>,
 ) -> Result<(), KernelError> {
-    use avx512::u8_bcast::{conv_gemm, ScaledSink, SumSink};
+    use avx512::u8_bcast::{block_vectors, conv_gemm, ScaledSink, SumSink};
 
-    let (name, encoding) = if BINARY {
-        (avx512::u8_bcast::BINARY_NAME, Encoding::Binary)
-    } else {
-        (avx512::u8_bcast::TERNARY_NAME, Encoding::Ternary2)
-    };
+    let (name, encoding) = bcast_kernel::<BINARY>();
     let (d, tap_steps) = check_conv(name, encoding, image, windows, w, &out)?;
     if d.p == 0 || d.o == 0 {
         return Ok(());
     }
+    let prepared = match prepared {
+        None => None,
+        Some(p) => {
+            let expected = d.o.div_ceil(64) * block_vectors(d.k.div_ceil(4));
+            if p.kernel != name || p.rows != d.o || p.k != d.k || p.vectors.len() != expected {
+                return Err(KernelError::PreparedMismatch {
+                    kernel: name,
+                    made_by: p.kernel,
+                    rows: p.rows,
+                    k: p.k,
+                });
+            }
+            Some(p.vectors.as_slice())
+        }
+    };
     let token = proven(Avx512Vnni::try_new(), "avx512 vnni")?;
     let stride = d.stride;
     // SAFETY: `check_conv` verified the windows, the weights, that `out`
     // holds `p` rows of `o` outputs, that the scales hold `o` values and
-    // that a residual is as long as `out`.
+    // that a residual is as long as `out`. `prepared` was made for weights
+    // of this shape and holds every block.
     unsafe {
         match out {
             ConvOutput::Sums(out) => {
@@ -104,11 +142,15 @@ pub(crate) fn avx512_bcast_u8_conv<const BINARY: bool>(
                     out: out.as_mut_ptr(),
                     stride,
                 };
-                conv_gemm::<BINARY, _>(token, &d, image, windows, tap_steps, w.data, sink);
+                conv_gemm::<BINARY, _>(
+                    token, &d, image, windows, tap_steps, w.data, prepared, sink,
+                );
             }
             ConvOutput::F32 { out, epilogue } => {
                 let sink = ScaledSink::new(out.as_mut_ptr(), stride, &epilogue, 1.0);
-                conv_gemm::<BINARY, _>(token, &d, image, windows, tap_steps, w.data, sink);
+                conv_gemm::<BINARY, _>(
+                    token, &d, image, windows, tap_steps, w.data, prepared, sink,
+                );
             }
             ConvOutput::U8 {
                 out,
@@ -116,7 +158,9 @@ pub(crate) fn avx512_bcast_u8_conv<const BINARY: bool>(
                 inv_scale,
             } => {
                 let sink = ScaledSink::new(out.as_mut_ptr(), stride, &epilogue, inv_scale);
-                conv_gemm::<BINARY, _>(token, &d, image, windows, tap_steps, w.data, sink);
+                conv_gemm::<BINARY, _>(
+                    token, &d, image, windows, tap_steps, w.data, prepared, sink,
+                );
             }
         }
     }
@@ -292,6 +336,8 @@ pub(crate) fn avx2_set() -> Option<KernelSet> {
         binary_u8_strided: avx2_maddubs_binary_u8_strided,
         ternary_u8_conv: None,
         binary_u8_conv: None,
+        ternary_u8_prepare: None,
+        binary_u8_prepare: None,
         binary_b1: avx2_pshufb_binary_b1,
         binary_b1_strided: avx2_pshufb_binary_b1_strided,
         ternary_f32: avx2_ternary_f32,
@@ -339,6 +385,8 @@ pub(crate) fn avx512_set() -> Option<KernelSet> {
         set.binary_u8_strided = avx512_bcast_binary_u8_strided;
         set.ternary_u8_conv = Some(avx512_bcast_u8_conv::<false>);
         set.binary_u8_conv = Some(avx512_bcast_u8_conv::<true>);
+        set.ternary_u8_prepare = Some(avx512_bcast_u8_prepare::<false>);
+        set.binary_u8_prepare = Some(avx512_bcast_u8_prepare::<true>);
     }
     if Avx512Popcnt::try_new().is_some() {
         set.names.binary_b1 = avx512::b1_bcast::NAME;

@@ -21,12 +21,10 @@ use std::arch::x86_64::*;
 
 use crate::kernels::check::Dims;
 use crate::kernels::x86::Avx512Vnni;
-use crate::kernels::{Epilogue, Windows};
+use crate::kernels::{Epilogue, Vector64, Windows};
 
 /// Byte codes of 16 output channels for 4 columns, with channel `j` in lane `j`.
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct CodeVector([u32; 16]);
+type CodeVector = Vector64;
 
 /// Output channels per code vector.
 const LANES: usize = 16;
@@ -81,15 +79,42 @@ pub(crate) fn gemm<const BINARY: bool>(
         stride: d.stride,
     };
     // SAFETY: `check` verified that `out` contains `(p - 1) * stride + o` elements.
-    unsafe { conv_gemm::<BINARY, _>(token, d, a, &windows, steps, w, sink) };
+    unsafe { conv_gemm::<BINARY, _>(token, d, a, &windows, steps, w, None, sink) };
+}
+
+/// Vectors of expanded codes per 64-channel block for `steps` steps of 4 columns.
+pub(crate) fn block_vectors(steps: usize) -> usize {
+    MAX_VECTORS * steps
+}
+
+/// Expands the codes of all `o` weight rows for [`conv_gemm`]: block `b`
+/// (channels `64b..`) fills `block_vectors(steps)` vectors from
+/// `b * block_vectors(steps)`, with `steps = ceil(k / 4)`.
+pub(crate) fn prepare<const BINARY: bool>(_token: Avx512Vnni, d: &Dims, w: &[u8]) -> Vec<Vector64> {
+    let steps = d.k.div_ceil(4);
+    let per_block = block_vectors(steps);
+    let mut codes = vec![Vector64([0; LANES]); d.o.div_ceil(LANES * MAX_VECTORS) * per_block];
+    for (block, chunk) in codes.chunks_exact_mut(per_block).enumerate() {
+        let j0 = block * LANES * MAX_VECTORS;
+        let channels = (LANES * MAX_VECTORS).min(d.o - j0);
+        // SAFETY: the token proves AVX-512 F/BW. The entry checked that `w`
+        // holds `o * row_bytes` bytes, `4 * steps <= kp` holds, and `chunk`
+        // holds `MAX_VECTORS * steps` vectors.
+        unsafe { expand_codes::<BINARY>(d, w, j0, channels, steps, chunk) };
+    }
+    codes
 }
 
 /// Computes the GEMM with activation row `i` read from `image` as `windows`
 /// places it, and stores through `sink`. `tap_steps` is `windows.tap_len / 4`.
+/// `prepared` holds the codes expanded by [`prepare`], or the GEMM expands
+/// each block itself.
 ///
 /// # Safety
 /// The checks of the entry point passed for `d`, `image`, `windows` and
-/// `w`, and `sink` can store `p` rows of `o` channels.
+/// `w`, `prepared` holds `ceil(o / 64) * block_vectors(k / 4)` vectors made
+/// from `w`, and `sink` can store `p` rows of `o` channels.
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn conv_gemm<const BINARY: bool, S: Sink>(
     _token: Avx512Vnni,
     d: &Dims,
@@ -97,10 +122,12 @@ pub(crate) unsafe fn conv_gemm<const BINARY: bool, S: Sink>(
     windows: &Windows,
     tap_steps: usize,
     w: &[u8],
+    prepared: Option<&[Vector64]>,
     sink: S,
 ) {
     let steps = windows.taps * tap_steps;
-    let mut codes = vec![CodeVector([0; LANES]); MAX_VECTORS * steps];
+    let per_block = block_vectors(steps);
+    let mut own = Vec::new();
     let mut j0 = 0;
     while j0 < d.o {
         let channels = (LANES * MAX_VECTORS).min(d.o - j0);
@@ -108,14 +135,21 @@ pub(crate) unsafe fn conv_gemm<const BINARY: bool, S: Sink>(
         // SAFETY: the token proves AVX-512 F/BW/VNNI. The checks verified
         // that `w` contains `o * row_bytes` bytes with `4 * steps <= kp`
         // and that every run of `windows` lies inside `image`, and the
-        // caller that `sink` takes every row. Both calls stay in channels
-        // `j0..j0 + channels <= o`.
+        // caller that `prepared` covers every block and that `sink` takes
+        // every row. The calls stay in channels `j0..j0 + channels <= o`.
         unsafe {
-            expand_codes::<BINARY>(d, w, j0, channels, steps, &mut codes);
+            let codes: &[CodeVector] = match prepared {
+                Some(all) => &all[j0 / (LANES * MAX_VECTORS) * per_block..][..per_block],
+                None => {
+                    own.resize(per_block, Vector64([0; LANES]));
+                    expand_codes::<BINARY>(d, w, j0, channels, steps, &mut own);
+                    &own
+                }
+            };
             let block = Block {
                 windows,
                 tap_steps,
-                codes: &codes,
+                codes,
                 channels,
             };
             let sink = sink.channels(j0);
