@@ -60,6 +60,9 @@ pub(crate) fn sgemm_abt(
 /// matrix in which the rows of group `g` are output channels `g*Og .. (g+1)*Og`.
 pub(crate) struct FloatConvWeights {
     pub rows: Vec<f32>,
+    /// The transpose `[KH*KW*C, O]` of `rows`, for [`super::direct_conv`]; present where that
+    /// kernel applies.
+    pub columns: Option<Vec<f32>>,
     pub bias: Vec<f32>,
     pub groups: usize,
     pub out_channels: usize,
@@ -81,8 +84,18 @@ impl FloatConvWeights {
                 }
             }
         }
+        let columns = super::direct_conv::applies(groups, k, o).then(|| {
+            let mut columns = vec![0.0; k * o];
+            for (out_c, row) in rows.chunks_exact(k).enumerate() {
+                for (t, &w) in row.iter().enumerate() {
+                    columns[t * o + out_c] = w;
+                }
+            }
+            columns
+        });
         Self {
             rows,
+            columns,
             bias,
             groups,
             out_channels: o,
@@ -112,14 +125,19 @@ pub(crate) fn float_conv(
     };
     let mut no_acc: [f32; 0] = [];
     let result: Result<(), ()> = for_each_tile(tiling, widths, cols, &mut no_acc, out, |tile| {
-        for g in 0..groups {
-            let channels = ChannelRange {
-                start: g * cg,
-                len: cg,
-            };
-            im2col(input, geom, channels, k, tile.first_row, tile.cols);
-            let b = &weights.rows[g * og * k..(g + 1) * og * k];
-            sgemm_abt(tile.rows, k, og, tile.cols, b, &mut tile.out[g * og..], o);
+        let direct = weights.columns.as_deref().is_some_and(|columns| {
+            super::direct_conv::direct_conv(geom, columns, input, tile.first_row, tile.out)
+        });
+        if !direct {
+            for g in 0..groups {
+                let channels = ChannelRange {
+                    start: g * cg,
+                    len: cg,
+                };
+                im2col(input, geom, channels, k, tile.first_row, tile.cols);
+                let b = &weights.rows[g * og * k..(g + 1) * og * k];
+                sgemm_abt(tile.rows, k, og, tile.cols, b, &mut tile.out[g * og..], o);
+            }
         }
         for row in tile.out.chunks_exact_mut(o) {
             for (y, &b) in row.iter_mut().zip(&weights.bias) {

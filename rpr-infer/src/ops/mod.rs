@@ -1,5 +1,6 @@
 //! Operations on NHWC tensors that the execution loop calls.
 
+pub(crate) mod direct_conv;
 pub(crate) mod elementwise;
 pub(crate) mod float_conv;
 pub(crate) mod geometry;
