@@ -1,27 +1,28 @@
 //! Direct float convolution for a first conv on few image channels.
 //!
-//! With 1 to 3 input channels a 3x3 conv reduces over only 9 to 27 values,
-//! so im2col spent more time copying 12-byte runs than the SGEMM spent on
-//! arithmetic: 11% of a batch-1 ResNet-20 run. This kernel copies each image
-//! once into a zero-bordered buffer and keeps the output channels of 8
-//! adjacent pixels in AVX-512 registers while it adds every tap's products
-//! into them.
+//! With 1 to 4 input channels, im2col copies runs of a few floats per kernel
+//! row and the SGEMM that follows gets short rows: a 3x3 conv on a
+//! 1-channel image spent 11% of a batch-1 ResNet-20 run there, and the 7x7
+//! conv on the 3-channel image of a ResNet-18 40%. This kernel copies each
+//! image once into a zero-bordered buffer and keeps the output channels of
+//! 4 to 8 adjacent pixels in AVX-512 registers while it adds every tap's
+//! products into them.
 //!
-//! It multiplies and adds with separate roundings, in the reduction order of
-//! im2col, so its sums can differ from the SGEMM's fused multiply-adds in
-//! the last bit.
+//! It accumulates with fused multiply-adds in the reduction order of
+//! im2col, as the SGEMM does, but the SGEMM may group its sums differently,
+//! so results can differ in the last bit.
 
-/// Longest reduction that the kernel takes.
-const MAX_K: usize = 32;
+/// Most input channels that the kernel takes.
+const MAX_CHANNELS: usize = 4;
 /// Output channels per vector, and the most vectors per pixel.
 const LANES: usize = 16;
 const MAX_VECTORS: usize = 4;
 
-/// Returns true when the kernel applies to an ungrouped conv with reduction
-/// length `k` and `o` output channels, on this CPU.
-pub(crate) fn applies(groups: usize, k: usize, o: usize) -> bool {
+/// Returns true when the kernel applies to a conv with `groups` groups,
+/// `channels` input channels and `o` output channels, on this CPU.
+pub(crate) fn applies(groups: usize, channels: usize, o: usize) -> bool {
     groups == 1
-        && k <= MAX_K
+        && channels <= MAX_CHANNELS
         && o.is_multiple_of(LANES)
         && o <= LANES * MAX_VECTORS
         && cpu_supported()
@@ -50,13 +51,13 @@ pub(crate) fn direct_conv(
 ) -> bool {
     let k = geom.k(geom.in_channels);
     let o = columns.len() / k.max(1);
-    if !applies(1, k, o) || columns.len() != k * o {
+    if !applies(1, geom.in_channels, o) || columns.len() != k * o {
         return false;
     }
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: `applies` checked AVX-512 F, `k <= MAX_K`, and that `o`
-        // is a multiple of 16 of at most 64.
+        // SAFETY: `applies` checked AVX-512 F and that `o` is a multiple of
+        // 16 of at most 64.
         unsafe { x86::rows(geom, columns, o, input, first_row, out) };
         true
     }
@@ -71,13 +72,8 @@ pub(crate) fn direct_conv(
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{LANES, MAX_VECTORS};
+    use super::LANES;
     use crate::ops::geometry::ConvGeometry;
-
-    /// Output pixels of one output row that share each weight load. Their
-    /// sums are independent, so the additions of consecutive taps overlap
-    /// instead of waiting for each other.
-    const PIXELS: usize = 8;
 
     /// # Safety
     /// AVX-512 F must be available, and `o` must be a multiple of 16 of at
@@ -90,7 +86,34 @@ mod x86 {
         first_row: usize,
         out: &mut [f32],
     ) {
-        let c = geom.in_channels;
+        // Adjacent pixels of one output row share each weight load, and
+        // their sums are independent, so the additions of consecutive taps
+        // overlap instead of waiting for each other. Four pixels of 64
+        // channels are 16 accumulators.
+        // SAFETY: forwarded from the caller, with `V = o / 16`.
+        unsafe {
+            match o / LANES {
+                1 => pixel_groups::<8, 1>(geom, columns, input, first_row, out),
+                2 => pixel_groups::<8, 2>(geom, columns, input, first_row, out),
+                3 => pixel_groups::<6, 3>(geom, columns, input, first_row, out),
+                _ => pixel_groups::<4, 4>(geom, columns, input, first_row, out),
+            }
+        }
+    }
+
+    /// Runs the output rows in groups of `P` adjacent pixels of `16 * V` channels.
+    ///
+    /// # Safety
+    /// As [`rows`], with `o = 16 * V`.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn pixel_groups<const P: usize, const V: usize>(
+        geom: &ConvGeometry,
+        columns: &[f32],
+        input: &[f32],
+        first_row: usize,
+        out: &mut [f32],
+    ) {
+        let (c, o) = (geom.in_channels, LANES * V);
         let rows = out.len() / o;
         let padded = Padded::new(geom);
         let mut image = vec![0.0f32; padded.len()];
@@ -102,25 +125,21 @@ mod x86 {
             let pixel = first_row + row;
             let (n, within) = (pixel / geom.out_pixels(), pixel % geom.out_pixels());
             let (oy, ox) = (within / geom.out_w, within % geom.out_w);
-            let len = (geom.out_w - ox).min(rows - row).min(PIXELS);
+            let len = (geom.out_w - ox).min(rows - row).min(P);
             if loaded != n {
-                padded.fill(
-                    geom,
-                    &input[n * geom.in_h * geom.in_w * c..][..geom.in_h * geom.in_w * c],
-                    &mut image,
-                );
+                let image_len = geom.in_h * geom.in_w * c;
+                padded.fill(geom, &input[n * image_len..][..image_len], &mut image);
                 loaded = n;
             }
             let y_rows = &mut out[row * o..(row + len) * o];
             // SAFETY: forwarded from the caller; `padded` covers every tap
             // of these pixels, and `y_rows` holds `len` rows of `o`.
             unsafe {
-                match len {
-                    PIXELS => run::<PIXELS>(geom, &padded, &image, columns, o, [oy, ox], y_rows),
-                    _ => {
-                        for (p, y_row) in y_rows.chunks_exact_mut(o).enumerate() {
-                            run::<1>(geom, &padded, &image, columns, o, [oy, ox + p], y_row);
-                        }
+                if len == P {
+                    run::<P, V>(geom, &padded, &image, columns, [oy, ox], y_rows);
+                } else {
+                    for (p, y_row) in y_rows.chunks_exact_mut(o).enumerate() {
+                        run::<1, V>(geom, &padded, &image, columns, [oy, ox + p], y_row);
                     }
                 }
             }
@@ -163,22 +182,21 @@ mod x86 {
     /// `P` adjacent output pixels from `[oy, ox]` on, into `y_rows`.
     ///
     /// # Safety
-    /// As [`rows`], and pixels `ox..ox + P` lie in output row `oy`.
+    /// As [`rows`] with `o = 16 * V`, and pixels `ox..ox + P` lie in output
+    /// row `oy`.
     #[target_feature(enable = "avx512f")]
-    #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
-    unsafe fn run<const P: usize>(
+    #[allow(clippy::needless_range_loop)]
+    unsafe fn run<const P: usize, const V: usize>(
         geom: &ConvGeometry,
         padded: &Padded,
         image: &[f32],
         columns: &[f32],
-        o: usize,
         [oy, ox]: [usize; 2],
         y_rows: &mut [f32],
     ) {
-        let c = geom.in_channels;
+        let (c, o) = (geom.in_channels, LANES * V);
         let [kh, kw] = geom.kernel;
-        let vectors = o / LANES;
-        let mut acc = [[_mm512_setzero_ps(); MAX_VECTORS]; P];
+        let mut acc = [[_mm512_setzero_ps(); V]; P];
         for ky in 0..kh {
             let y = oy * geom.stride[0] + ky * geom.dilation[0];
             for kx in 0..kw {
@@ -186,20 +204,23 @@ mod x86 {
                 let first = (y * padded.width + x) * c;
                 let taps = &columns[(ky * kw + kx) * c * o..][..c * o];
                 for (ci, weights) in taps.chunks_exact(o).enumerate() {
-                    for v in 0..vectors {
-                        // SAFETY: `weights` holds `o = 16 * vectors` values.
-                        let w = unsafe { _mm512_loadu_ps(weights.as_ptr().add(LANES * v)) };
-                        for p in 0..P {
-                            let a = _mm512_set1_ps(image[first + p * geom.stride[1] * c + ci]);
-                            acc[p][v] = _mm512_add_ps(acc[p][v], _mm512_mul_ps(a, w));
+                    let mut w = [_mm512_setzero_ps(); V];
+                    for v in 0..V {
+                        // SAFETY: `weights` holds `o = 16 * V` values.
+                        w[v] = unsafe { _mm512_loadu_ps(weights.as_ptr().add(LANES * v)) };
+                    }
+                    for p in 0..P {
+                        let a = _mm512_set1_ps(image[first + p * geom.stride[1] * c + ci]);
+                        for v in 0..V {
+                            acc[p][v] = _mm512_fmadd_ps(a, w[v], acc[p][v]);
                         }
                     }
                 }
             }
         }
         for p in 0..P {
-            for v in 0..vectors {
-                // SAFETY: `y_rows` holds `P` rows of `o = 16 * vectors` values.
+            for v in 0..V {
+                // SAFETY: `y_rows` holds `P` rows of `o = 16 * V` values.
                 unsafe { _mm512_storeu_ps(y_rows.as_mut_ptr().add(p * o + LANES * v), acc[p][v]) };
             }
         }
@@ -275,6 +296,8 @@ mod tests {
             (3, [9, 7], [3, 3], [2, 2], [1, 1], [1, 1], 32, 3),
             (2, [8, 8], [3, 5], [1, 2], [2, 0], [2, 1], 64, 2),
             (3, [5, 6], [1, 1], [1, 1], [0, 0], [1, 1], 48, 1),
+            (3, [19, 17], [7, 7], [2, 2], [3, 3], [1, 1], 64, 2),
+            (4, [6, 9], [3, 3], [1, 1], [1, 1], [1, 1], 16, 1),
         ];
         for (c, hw, kernel, stride, padding, dilation, o, batch) in cases {
             let geom = ConvGeometry::new(c, hw, kernel, stride, padding, dilation).unwrap();
@@ -315,9 +338,12 @@ mod tests {
 
     #[test]
     fn other_shapes_keep_im2col() {
-        assert!(!super::applies(2, 9, 16), "grouped");
-        assert!(!super::applies(1, 33, 16), "long reduction");
-        assert!(!super::applies(1, 9, 20), "channels not a multiple of 16");
-        assert!(!super::applies(1, 9, 80), "more than 64 channels");
+        assert!(!super::applies(2, 2, 16), "grouped");
+        assert!(!super::applies(1, 5, 16), "five input channels");
+        assert!(
+            !super::applies(1, 3, 20),
+            "output channels not a multiple of 16"
+        );
+        assert!(!super::applies(1, 3, 80), "more than 64 output channels");
     }
 }

@@ -84,7 +84,7 @@ impl FloatConvWeights {
                 }
             }
         }
-        let columns = super::direct_conv::applies(groups, k, o).then(|| {
+        let columns = super::direct_conv::applies(groups, cg, o).then(|| {
             let mut columns = vec![0.0; k * o];
             for (out_c, row) in rows.chunks_exact(k).enumerate() {
                 for (t, &w) in row.iter().enumerate() {
