@@ -1,4 +1,4 @@
-//! What an implicit-GEMM conv kernel stores: raw sums, or the conv's
+//! Destinations of an implicit-GEMM conv kernel: raw sums, or the conv's
 //! finished output with the folded BatchNorm, a residual add, ReLU and
 //! requantization applied while the sums are still in registers.
 
@@ -44,7 +44,7 @@ impl ConvOutput<'_> {
         }
     }
 
-    /// The epilogue, unless the destination takes raw sums.
+    /// Returns the epilogue, unless the destination takes raw sums.
     pub(crate) fn epilogue(&self) -> Option<&Epilogue<'_>> {
         match self {
             ConvOutput::Sums(_) => None,

@@ -3,9 +3,9 @@
 //! An im2col row of a 3x3 conv copies each input pixel nine times. At batch 1
 //! that copy cost more than the GEMM that reads it. With horizontal dilation
 //! 1, the `KW` taps of one kernel row are `KW * C` adjacent bytes of an NHWC
-//! image, already in the column order of `rpr_core::pack`, so a kernel can
-//! read one GEMM row as `KH` runs of the image itself. [`Windows`] says where
-//! those runs lie.
+//! image, already in the column order of `rpr_core::pack`. A kernel can
+//! therefore read one GEMM row as `KH` runs of the image itself.
+//! [`Windows`] says where those runs lie.
 
 use super::KernelError;
 
@@ -81,7 +81,7 @@ impl Windows {
             + within % self.out_w * self.col_step
     }
 
-    /// The rows split at output-row boundaries, in order.
+    /// Splits the rows at output-row boundaries, in order.
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn spans(&self) -> impl Iterator<Item = Span> + '_ {
         let mut row = 0;
@@ -135,7 +135,7 @@ impl Windows {
         Ok(self.tap_len / 4)
     }
 
-    /// One past the last byte that any run reads, or `None` on overflow.
+    /// Returns one past the last byte that any run reads, or `None` on overflow.
     ///
     /// Offsets grow with each of `n`, `y` and `x`, so the largest belongs to
     /// the last pixel, the pixel before its output row, or the pixel before

@@ -1,9 +1,9 @@
 //! Direct float convolution for a first conv on few image channels.
 //!
 //! With 1 to 4 input channels, im2col copies runs of a few floats per kernel
-//! row and the SGEMM that follows gets short rows: a 3x3 conv on a
-//! 1-channel image spent 11% of a batch-1 ResNet-20 run there, and the 7x7
-//! conv on the 3-channel image of a ResNet-18 40%. This kernel copies each
+//! row, and the SGEMM that follows gets short rows. A 3x3 conv on a
+//! 1-channel image spent 11% of a batch-1 ResNet-20 run there. The 7x7 conv
+//! on the 3-channel image of a ResNet-18 took about 30% of its run. This kernel copies each
 //! image once into a zero-bordered buffer and keeps the output channels of
 //! 4 to 8 adjacent pixels in AVX-512 registers while it adds every tap's
 //! products into them.
@@ -133,7 +133,7 @@ mod x86 {
             }
             let y_rows = &mut out[row * o..(row + len) * o];
             // SAFETY: forwarded from the caller; `padded` covers every tap
-            // of these pixels, and `y_rows` holds `len` rows of `o`.
+            // of these pixels, and `y_rows` contains `len` rows of `o`.
             unsafe {
                 if len == P {
                     run::<P, V>(geom, &padded, &image, columns, [oy, ox], y_rows);
@@ -206,7 +206,7 @@ mod x86 {
                 for (ci, weights) in taps.chunks_exact(o).enumerate() {
                     let mut w = [_mm512_setzero_ps(); V];
                     for v in 0..V {
-                        // SAFETY: `weights` holds `o = 16 * V` values.
+                        // SAFETY: `weights` contains `o = 16 * V` values.
                         w[v] = unsafe { _mm512_loadu_ps(weights.as_ptr().add(LANES * v)) };
                     }
                     for p in 0..P {
@@ -220,7 +220,7 @@ mod x86 {
         }
         for p in 0..P {
             for v in 0..V {
-                // SAFETY: `y_rows` holds `P` rows of `o = 16 * V` values.
+                // SAFETY: `y_rows` contains `P` rows of `o = 16 * V` values.
                 unsafe { _mm512_storeu_ps(y_rows.as_mut_ptr().add(p * o + LANES * v), acc[p][v]) };
             }
         }

@@ -268,7 +268,7 @@ mod tests {
         (64, [7, 7], [3, 3], [1, 1], [1, 1], [1, 1], 64, 1),
     ];
 
-    /// The set detected on this CPU, when it has implicit-GEMM kernels.
+    /// Returns the set detected on this CPU, when it has implicit-GEMM kernels.
     fn implicit_set() -> Option<KernelSet> {
         let set = kernel_set(Isa::Avx512).or_else(|| kernel_set(Isa::Neon))?;
         set.ternary_u8_conv.map(|_| set)

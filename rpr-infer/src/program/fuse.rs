@@ -141,7 +141,7 @@ mod tests {
     }
 
     #[test]
-    fn shortcut_conv_after_the_main_path_takes_the_add() {
+    fn late_shortcut_conv_takes_add() {
         // conv2's residual (the shortcut conv) runs after conv2, so the add
         // moves into the shortcut conv, whose input conv2 is then ready.
         let mut steps = vec![

@@ -98,8 +98,8 @@ pub(crate) fn prepare<const BINARY: bool>(_token: Avx512Vnni, d: &Dims, w: &[u8]
         let j0 = block * LANES * MAX_VECTORS;
         let channels = (LANES * MAX_VECTORS).min(d.o - j0);
         // SAFETY: the token proves AVX-512 F/BW. The entry checked that `w`
-        // holds `o * row_bytes` bytes, `4 * steps <= kp` holds, and `chunk`
-        // holds `MAX_VECTORS * steps` vectors.
+        // contains `o * row_bytes` bytes and that `4 * steps <= kp`, and
+        // `chunk` contains `MAX_VECTORS * steps` vectors.
         unsafe { expand_codes::<BINARY>(d, w, j0, channels, steps, chunk) };
     }
     codes
@@ -107,12 +107,12 @@ pub(crate) fn prepare<const BINARY: bool>(_token: Avx512Vnni, d: &Dims, w: &[u8]
 
 /// Computes the GEMM with activation row `i` read from `image` as `windows`
 /// places it, and stores through `sink`. `tap_steps` is `windows.tap_len / 4`.
-/// `prepared` holds the codes expanded by [`prepare`], or the GEMM expands
+/// `prepared` contains the codes expanded by [`prepare`], or the GEMM expands
 /// each block itself.
 ///
 /// # Safety
 /// The checks of the entry point passed for `d`, `image`, `windows` and
-/// `w`, `prepared` holds `ceil(o / 64) * block_vectors(k / 4)` vectors made
+/// `w`, `prepared` contains `ceil(o / 64) * block_vectors(k / 4)` vectors made
 /// from `w`, and `sink` can store `p` rows of `o` channels.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn conv_gemm<const BINARY: bool, S: Sink>(
@@ -384,14 +384,14 @@ unsafe fn tile<const M: usize, const V: usize, S: Sink>(
     }
 }
 
-/// Where a tile's finished sums go. A sink points at one output row and
-/// the first channel of a block; the kernel moves it with [`Sink::channels`]
-/// and [`Sink::rows`] and stores 16 channels at a time.
+/// Destination of a tile's finished sums. A sink points at one output row
+/// and the first channel of a block. The kernel moves it with
+/// [`Sink::channels`] and [`Sink::rows`] and stores 16 channels at a time.
 pub(crate) trait Sink: Copy {
-    /// The sink moved `j0` channels right.
+    /// Returns the sink moved `j0` channels right.
     fn channels(self, j0: usize) -> Self;
 
-    /// The sink moved `rows` rows down.
+    /// Returns the sink moved `rows` rows down.
     fn rows(self, rows: usize) -> Self;
 
     /// Stores the sums `acc` of row `r`, channels `16v..16v + 16`, in the lanes of `lanes`.
