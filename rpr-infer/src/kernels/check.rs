@@ -157,7 +157,7 @@ fn check_ternary_planes(d: &Dims, data: &[u8]) -> Result<(), KernelError> {
 /// Checks that binary padding bits are 0; the XNOR-popcount kernels mask
 /// only the activations.
 fn check_binary_padding(d: &Dims, data: &[u8]) -> Result<(), KernelError> {
-    if d.k % 32 == 0 {
+    if d.k.is_multiple_of(32) {
         return Ok(());
     }
     let last = d.words - 1;

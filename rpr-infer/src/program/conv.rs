@@ -29,7 +29,10 @@ pub(crate) fn lower_conv(
             ),
         ));
     }
-    if conv.groups == 0 || c % conv.groups != 0 || conv.out_channels % conv.groups != 0 {
+    if conv.groups == 0
+        || !c.is_multiple_of(conv.groups)
+        || !conv.out_channels.is_multiple_of(conv.groups)
+    {
         return Err(EngineError::invalid(
             &node.name,
             format!("groups = {} must divide the channel counts", conv.groups),

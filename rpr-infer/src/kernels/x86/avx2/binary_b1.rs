@@ -96,7 +96,7 @@ unsafe fn tile<const M: usize, const N: usize>(
         }
         start += count;
     }
-    let partial = d.k % 32 != 0;
+    let partial = !d.k.is_multiple_of(32);
     let last_mask = valid_bits(d.k, full_words);
     for (i, acc_row) in acc.iter().enumerate() {
         for (j, &v) in acc_row.iter().enumerate() {
