@@ -7,9 +7,14 @@
 //! oracle; each SIMD kernel returns bit-identical integers (the `f32` kernels
 //! only differ by summation order).
 //!
+//! The implicit-GEMM entries ([`ConvGemmFn`]) compute the same sums with row
+//! `i` of `a` read in place from an NHWC image, as [`Windows`] describes, and
+//! can apply the conv's epilogue before they store.
+//!
 //! [`kernels`] detects the CPU once and returns the fastest set. Every entry
-//! is a safe function that checks lengths, encoding and padding and then
-//! proves the CPU feature with a zero-sized token before it runs
+//! is a safe function that checks lengths, encoding and padding (the
+//! implicit-GEMM entries leave the codes to one check at program build) and
+//! then proves the CPU feature with a zero-sized token before it runs
 //! `#[target_feature]` code.
 
 mod check;
