@@ -369,7 +369,7 @@ fn pointwise_in_place(conv: &PackedConv) -> bool {
     conv.geom.is_pointwise() && conv.geom.in_channels == conv.kp
 }
 
-/// The implicit-GEMM kernel that an int8 packed conv runs with, if the set
+/// Returns the implicit-GEMM kernel that an int8 packed conv runs with, if the set
 /// has one and the geometry allows it.
 fn implicit_kernel(kernels: &KernelSet, conv: &PackedConv) -> Option<ConvGemmFn> {
     let kernel = if is_binary(conv.encoding) {
