@@ -508,7 +508,7 @@ impl<T> ScaledSink<T> {
     }
 }
 
-impl Sink for ScaledSink<f32> {
+impl<T: Element> Sink for ScaledSink<T> {
     fn channels(self, j0: usize) -> Self {
         self.moved(0, j0)
     }
@@ -523,40 +523,48 @@ impl Sink for ScaledSink<f32> {
         // SAFETY: the caller guarantees AVX-512 F, the scales and the outputs.
         unsafe {
             let y = self.finish(r, v, acc, lanes);
-            _mm512_mask_storeu_ps(self.out.add(r * self.stride + LANES * v), lanes, y);
+            T::store_vector(
+                self.out.add(r * self.stride + LANES * v),
+                lanes,
+                y,
+                self.inv_scale,
+            );
         }
     }
 }
 
-impl Sink for ScaledSink<u8> {
-    fn channels(self, j0: usize) -> Self {
-        self.moved(0, j0)
-    }
+/// An output element type of [`ScaledSink`].
+pub(crate) trait Element: Copy {
+    /// Stores the finished outputs `y` in the lanes of `lanes` at `dst`.
+    ///
+    /// # Safety
+    /// AVX-512 F must be available and those outputs must be writable.
+    unsafe fn store_vector(dst: *mut Self, lanes: u16, y: __m512, inv_scale: f32);
+}
 
-    fn rows(self, rows: usize) -> Self {
-        self.moved(rows, 0)
-    }
-
+impl Element for f32 {
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn store(self, r: usize, v: usize, acc: __m512i, lanes: u16) {
-        // SAFETY: the caller guarantees AVX-512 F, the scales and the outputs.
-        unsafe {
-            let y = self.finish(r, v, acc, lanes);
-            // The portable `quantize_u8`: add half a step, clamp to 0..=255
-            // (NaN to 0, as above), truncate.
-            let q = _mm512_add_ps(
-                _mm512_mul_ps(y, _mm512_set1_ps(self.inv_scale)),
-                _mm512_set1_ps(0.5),
-            );
-            let q = _mm512_min_ps(_mm512_max_ps(q, _mm512_setzero_ps()), _mm512_set1_ps(255.0));
-            let bytes = _mm512_cvttps_epi32(q);
-            _mm512_mask_cvtepi32_storeu_epi8(
-                self.out.add(r * self.stride + LANES * v).cast(),
-                lanes,
-                bytes,
-            );
-        }
+    unsafe fn store_vector(dst: *mut Self, lanes: u16, y: __m512, _inv_scale: f32) {
+        // SAFETY: the caller guarantees the outputs are writable.
+        unsafe { _mm512_mask_storeu_ps(dst, lanes, y) };
+    }
+}
+
+impl Element for u8 {
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store_vector(dst: *mut Self, lanes: u16, y: __m512, inv_scale: f32) {
+        // The portable `quantize_u8`: add half a step, clamp to 0..=255
+        // (NaN to 0, as in `finish`), truncate.
+        let q = _mm512_add_ps(
+            _mm512_mul_ps(y, _mm512_set1_ps(inv_scale)),
+            _mm512_set1_ps(0.5),
+        );
+        let q = _mm512_min_ps(_mm512_max_ps(q, _mm512_setzero_ps()), _mm512_set1_ps(255.0));
+        let bytes = _mm512_cvttps_epi32(q);
+        // SAFETY: the caller guarantees the outputs are writable.
+        unsafe { _mm512_mask_cvtepi32_storeu_epi8(dst.cast(), lanes, bytes) };
     }
 }
 
