@@ -18,7 +18,7 @@ fn implicit_set() -> Option<KernelSet> {
     set.ternary_u8_conv.map(|_| set)
 }
 
-/// Sums of row `i`: `sum_k code[j][k] * image[offset(i) + run(k) + k % tap_len]`, from the
+/// Computes the sums of row `i`: `sum_k code[j][k] * image[offset(i) + run(k) + k % tap_len]`, from the
 /// definition in the documentation of [`Windows`].
 fn reference(image: &[u8], windows: &Windows, codes: &Array2<i8>) -> Vec<i32> {
     let per_image = windows.out_h * windows.out_w;

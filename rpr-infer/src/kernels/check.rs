@@ -309,7 +309,7 @@ pub(crate) fn binary_dense<A: PaddingValue>(
 /// Checks an implicit-GEMM call: weight encoding and length, the windows
 /// against the image, the output length and the epilogue's slices. It leaves
 /// the weight codes to the one validation at program build (see
-/// [`super::ConvGemmFn`]); invalid codes there would give wrong sums but no
+/// [`super::ConvGemmFn`]). Invalid codes would give wrong sums but no
 /// out-of-bounds access. Returns the geometry and the reduction steps of 4
 /// bytes per run.
 // NOTE: only the AVX-512 set has implicit-GEMM kernels so far; NEON uses im2col.

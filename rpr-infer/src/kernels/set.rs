@@ -24,7 +24,7 @@ pub type StridedGemmFn<A, T> = fn(
 /// An implicit-GEMM convolution: the GEMM of [`GemmFn`] with row `i` of `a`
 /// read in place from `image` as [`Windows`] describes, stored to `out` as
 /// `windows.rows` rows of `w.rows` outputs, raw or finished. `prepared`, when
-/// given, holds the codes of `w` expanded by the family's [`PrepareFn`].
+/// given, contains the codes of `w` expanded by the family's [`PrepareFn`].
 ///
 /// Unlike the other entries it checks only lengths and bounds, not the
 /// weight codes: the engine validates the codes of every packed tensor once

@@ -5,7 +5,7 @@
 //! 1, the `KW` taps of one kernel row are `KW * C` adjacent bytes of an NHWC
 //! image, already in the column order of `rpr_core::pack`. A kernel can
 //! therefore read one GEMM row as `KH` runs of the image itself.
-//! [`Windows`] says where those runs lie.
+//! [`Windows`] describes where those runs lie.
 
 use super::KernelError;
 

@@ -179,7 +179,7 @@ mod x86 {
         }
     }
 
-    /// `P` adjacent output pixels from `[oy, ox]` on, into `y_rows`.
+    /// Computes `P` adjacent output pixels from `[oy, ox]` on, into `y_rows`.
     ///
     /// # Safety
     /// As [`rows`] with `o = 16 * V`, and pixels `ox..ox + P` lie in output

@@ -28,7 +28,7 @@ pub(crate) struct PackedConvCall<'a> {
 }
 
 impl PackedConvCall<'_> {
-    /// The epilogue of output rows `first..first + rows`.
+    /// Returns the epilogue of output rows `first..first + rows`.
     pub fn epilogue(&self, first: usize, rows: usize) -> Epilogue<'_> {
         let o = self.weights.rows;
         Epilogue {
@@ -45,7 +45,7 @@ pub(crate) trait Store: Copy + Default + Send + Sync {
     /// Converts a float result; `inv_scale` is the reciprocal of the u8 quantization step.
     fn store(value: f32, inv_scale: f32) -> Self;
 
-    /// The destination that makes an implicit-GEMM kernel apply `epilogue` and
+    /// Returns the destination that makes an implicit-GEMM kernel apply `epilogue` and
     /// [`Store::store`] itself.
     fn conv_output<'a>(
         out: &'a mut [Self],

@@ -132,9 +132,9 @@ pub(crate) fn avx512_bcast_u8_conv<const BINARY: bool>(
     let token = proven(Avx512Vnni::try_new(), "avx512 vnni")?;
     let stride = d.stride;
     // SAFETY: `check_conv` verified the windows, the weights, that `out`
-    // holds `p` rows of `o` outputs, that the scales hold `o` values and
+    // contains `p` rows of `o` outputs, that the scales contain `o` values and
     // that a residual is as long as `out`. `prepared` was made for weights
-    // of this shape and holds every block.
+    // of this shape and contains every block.
     unsafe {
         match out {
             ConvOutput::Sums(out) => {
