@@ -360,10 +360,6 @@ fn run_step(
     Ok(())
 }
 
-fn weights<'a>(ctx: &Context<'a>, conv: &'a PackedConv) -> Result<PackedView<'a>, EngineError> {
-    packed_weights(ctx.file, conv)
-}
-
 /// Returns true for a pointwise conv whose input pixels are already its GEMM rows.
 fn pointwise_in_place(conv: &PackedConv) -> bool {
     conv.geom.is_pointwise() && conv.geom.in_channels == conv.kp
@@ -446,7 +442,7 @@ fn run_packed_conv(
         node: step.node.clone(),
         source,
     };
-    let weights = weights(ctx, conv)?;
+    let weights = packed_weights(ctx.file, conv)?;
     let binary = is_binary(conv.encoding);
     let rows = batch * conv.geom.out_pixels();
     let residual = residual.map(|all| &all[..rows * conv.out_channels]);
