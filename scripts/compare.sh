@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Time rpr-infer next to libtorch (tch), tract and ONNX Runtime on the same
-# exported networks and inputs, and write results.md, results.json and
-# chart.png (default folder: runs/compare).
+# Time rpr-infer next to libtorch (tch), PyTorch eager, tract and ONNX
+# Runtime on the same exported networks and inputs, and write results.md,
+# results.json and chart.png (default folder: runs/compare).
 #
-# Rows: rpr-infer int8 and f32, libtorch fp32, tract on the float ONNX file
-# and on rpr-export's QDQ file, and ONNX Runtime on three models. These are
-# the float file, rpr-export's QDQ file, and the int8 model that ONNX
-# Runtime's own quantize_static makes from the float file
-# (scripts/ort_quantize.py). That model is calibrated on the images that set
+# Rows: rpr-infer int8 and f32, libtorch fp32 through tch, PyTorch eager
+# fp32 (an nn.Module called from Python, scripts/torch_bench.py), tract on
+# the float ONNX file and on rpr-export's QDQ file, and ONNX Runtime on
+# three models. These are the float file, rpr-export's QDQ file, and the
+# int8 model that ONNX Runtime's own quantize_static makes from the float
+# file (scripts/ort_quantize.py), calibrated on the images that set
 # rpr-infer's activation scales.
 #
 #   scripts/compare.sh            ternary ResNet-20 and ResNet-18, binary ResNet-20

@@ -4,7 +4,8 @@
 //! Model files and inputs are prepared once, in this process. Every timing
 //! then runs in a short-lived child process: rpr-infer, libtorch and tract
 //! in a worker of the compare binary ([`crate::worker`]), ONNX Runtime in
-//! `scripts/ort_bench.py` with a single configuration. Before the timing,
+//! `scripts/ort_bench.py` and PyTorch eager in `scripts/torch_bench.py`, each
+//! with a single configuration. Before the timing,
 //! `scripts/ort_quantize.py` makes ONNX Runtime's own int8 model of each
 //! network ([`crate::engines::ort_quantize`]). Each round starts
 //! one process per configuration, in table order, so the configurations
@@ -23,7 +24,7 @@ use rpr_export::packed::RprFile;
 use rpr_export::summary::summarize;
 use thiserror::Error;
 
-use crate::engines::ort::{self, OrtConfig, OrtScripts};
+use crate::engines::script::{self, OrtScripts, ScriptConfig, TorchScript};
 use crate::engines::ort_quantize::{quantize_network, OrtStaticModel};
 use crate::engines::BackendError;
 use crate::machine::{utc_now, Machine};
@@ -59,6 +60,8 @@ pub struct CompareOptions {
     pub threads: Vec<usize>,
     /// Python interpreter with onnxruntime and the ONNX Runtime scripts; `None` skips ONNX Runtime.
     pub ort: Option<OrtScripts>,
+    /// Python interpreter and `scripts/torch_bench.py`; `None` skips PyTorch eager.
+    pub torch_eager: Option<TorchScript>,
     /// Executable started as `EXE worker --request R --response S` for each
     /// rpr-infer, libtorch and tract measurement: the compare binary.
     pub worker: PathBuf,
@@ -99,6 +102,7 @@ pub fn run_comparison(options: &CompareOptions) -> Result<Report, CompareError> 
         isa_flags: machine.isa_flags,
         rpr_kernels: format!("{:?}", rpr_infer::kernels::kernels().isa).to_lowercase(),
         onnxruntime_version: None,
+        torch_version: None,
         seed: options.seed,
         batch1: small.batch1,
         batch64: small.batch64,
@@ -111,10 +115,9 @@ pub fn run_comparison(options: &CompareOptions) -> Result<Report, CompareError> 
         let prepared = prepare(spec, options.seed, &options.work_dir.join("models"))?;
         let schedule = options.schedule.for_network(macs_per_image(&prepared)?);
         let ort_static = options.ort.as_ref().map(|scripts| quantize_with_ort(&prepared, scripts, options));
-        let (report, ort_version) = measure_network(&prepared, ort_static.as_ref(), &schedule, options)?;
-        if ort_version.is_some() {
-            run.onnxruntime_version = ort_version;
-        }
+        let (report, versions) = measure_network(&prepared, ort_static.as_ref(), &schedule, options)?;
+        run.onnxruntime_version = versions.onnxruntime.or(run.onnxruntime_version);
+        run.torch_version = versions.torch.or(run.torch_version);
         networks.push(report);
     }
     Ok(Report { run, networks })
@@ -174,14 +177,15 @@ fn quantize_with_ort(net: &PreparedNetwork, scripts: &OrtScripts, options: &Comp
 /// Returns the rows to measure, in table order. `ort_static` is `None`
 /// when ONNX Runtime is skipped, and otherwise the outcome of its
 /// quantization: a failure becomes the error of every quantize_static row.
-fn plan_slots(threads: &[usize], ort_static: Option<&Result<OrtStaticModel, BackendError>>) -> Vec<Slot> {
+/// `torch_eager` is false when PyTorch eager is skipped.
+fn plan_slots(threads: &[usize], ort_static: Option<&Result<OrtStaticModel, BackendError>>, torch_eager: bool) -> Vec<Slot> {
     let mut slots = Vec::new();
     for target in Target::ALL {
         if !target.compiled_in() {
             tracing::warn!(engine = target.names().0, "skipped: built without its cargo feature");
             continue;
         }
-        if target.is_ort() && ort_static.is_none() {
+        if (target.is_ort() && ort_static.is_none()) || (target == Target::TorchEager && !torch_eager) {
             continue;
         }
         let error = match ort_static {
@@ -203,8 +207,8 @@ fn measure_network(
     ort_static: Option<&Result<OrtStaticModel, BackendError>>,
     schedule: &NetworkSchedule,
     options: &CompareOptions,
-) -> Result<(NetworkReport, Option<String>), CompareError> {
-    let mut slots = plan_slots(&options.threads, ort_static);
+) -> Result<(NetworkReport, ScriptVersions), CompareError> {
+    let mut slots = plan_slots(&options.threads, ort_static, options.torch_eager.is_some());
     let ort_static_model = ort_static.and_then(|result| result.as_ref().ok());
 
     // Inputs come from their own stream, so they do not depend on how many
@@ -216,7 +220,7 @@ fn measure_network(
     std::fs::create_dir_all(&input_dir).map_err(|source| CompareError::Io { path: input_dir.clone(), source })?;
 
     let mut int8_layers = None;
-    let mut ort_version = None;
+    let mut versions = ScriptVersions::default();
     for (batch, batch_schedule) in [(&batch1, &schedule.batch1), (&batch64, &schedule.batch64)] {
         let input = write_input(&input_dir, &net.spec.key, batch)?;
         let context = BatchRun {
@@ -227,7 +231,7 @@ fn measure_network(
             batch: batch.shape()[0],
             schedule: batch_schedule,
         };
-        context.measure(&mut slots, &mut int8_layers, &mut ort_version);
+        context.measure(&mut slots, &mut int8_layers, &mut versions);
     }
 
     compare_logits(&mut slots);
@@ -236,7 +240,14 @@ fn measure_network(
     let mut files = net.files.clone();
     files.extend(ort_static_model.map(|model| model.file.clone()));
     let report = NetworkReport { spec: net.spec.clone(), files, rows, int8_layers, schedule: Some(*schedule) };
-    Ok((report, ort_version))
+    Ok((report, versions))
+}
+
+/// Versions of the Python packages that timed rows, as their scripts reported them.
+#[derive(Debug, Default)]
+struct ScriptVersions {
+    onnxruntime: Option<String>,
+    torch: Option<String>,
 }
 
 /// Accuracy check: every engine's batch-1 logits against rpr-infer f32 on 1
@@ -289,7 +300,7 @@ impl BatchRun<'_> {
     /// Runs the rounds. In each, every slot without an error runs once in a
     /// fresh process. A slot whose process fails gets the error in its row
     /// and sits out the remaining rounds and batch sizes.
-    fn measure(&self, slots: &mut [Slot], int8_layers: &mut Option<(usize, usize)>, ort_version: &mut Option<String>) {
+    fn measure(&self, slots: &mut [Slot], int8_layers: &mut Option<(usize, usize)>, versions: &mut ScriptVersions) {
         let mut samples: Vec<Vec<f64>> = vec![Vec::new(); slots.len()];
         for round in 0..self.schedule.rounds {
             tracing::info!(
@@ -303,7 +314,8 @@ impl BatchRun<'_> {
                 if slot.row.error.is_some() {
                     continue;
                 }
-                let result = if slot.target.is_ort() { self.run_ort(slot, index, ort_version) } else { self.run_worker(slot, index) };
+                let result =
+                    if slot.target.runs_in_python() { self.run_script(slot, index, versions) } else { self.run_worker(slot, index) };
                 match result {
                     Ok(measurement) => {
                         samples[index].extend(measurement.samples_ms);
@@ -335,7 +347,7 @@ impl BatchRun<'_> {
         match target {
             Target::RprInt8 | Target::RprF32 => Ok(self.net.rpr.clone()),
             Target::Torch => Ok(self.net.checkpoint_dir.clone()),
-            Target::TractFloat | Target::OrtFloat => Ok(self.net.onnx_float.clone()),
+            Target::TorchEager | Target::TractFloat | Target::OrtFloat => Ok(self.net.onnx_float.clone()),
             Target::TractQdq | Target::OrtQdq => Ok(self.net.onnx_qdq.clone()),
             Target::OrtStatic => self.ort_static.map(Path::to_path_buf).ok_or_else(|| {
                 BackendError::Script(format!("ONNX Runtime quantize_static wrote no model for {}", self.net.spec.key))
@@ -362,11 +374,16 @@ impl BatchRun<'_> {
         Ok(Measurement { samples_ms: response.samples_ms, logits, int8_layers: response.int8_layers })
     }
 
-    fn run_ort(&self, slot: &Slot, index: usize, version: &mut Option<String>) -> Result<Measurement, BackendError> {
-        let Some(scripts) = &self.options.ort else {
-            return Err(BackendError::Script("ONNX Runtime is disabled for this run".into()));
+    /// Times `slot` in its Python script: `scripts/ort_bench.py` for ONNX
+    /// Runtime, `scripts/torch_bench.py` for PyTorch eager.
+    fn run_script(&self, slot: &Slot, index: usize, versions: &mut ScriptVersions) -> Result<Measurement, BackendError> {
+        let engine = slot.target.names().0;
+        let (python, bench) = match (&self.options.ort, &self.options.torch_eager) {
+            (Some(scripts), _) if slot.target.is_ort() => (&scripts.python, &scripts.bench),
+            (_, Some(torch)) if slot.target == Target::TorchEager => (&torch.python, &torch.bench),
+            _ => return Err(BackendError::Script(format!("{engine} is disabled for this run"))),
         };
-        let config = OrtConfig {
+        let config = ScriptConfig {
             id: index.to_string(),
             model: self.model(slot.target)?,
             threads: slot.threads,
@@ -379,13 +396,17 @@ impl BatchRun<'_> {
             .map_err(|error| BackendError::Script(format!("failed to create {}: {error}", work_dir.display())))?;
 
         let configs = std::slice::from_ref(&config);
-        let response = ort::run_script(&scripts.python, &scripts.bench, &work_dir, configs, &schedule, self.options.timeout)?;
-        *version = Some(response.onnxruntime_version.clone());
+        let response = script::run_script(python, bench, &work_dir, configs, &schedule, self.options.timeout)?;
+        match response.runtime.as_str() {
+            "onnxruntime" => versions.onnxruntime = Some(response.version.clone()),
+            "torch" => versions.torch = Some(response.version.clone()),
+            other => tracing::warn!(runtime = other, script = %bench.display(), "the script reported an unknown runtime"),
+        }
         let Some(result) = response.results.into_iter().find(|result| result.id == config.id) else {
             return Err(BackendError::Script(format!("the response lacks configuration id {}", config.id)));
         };
         if let Some(error) = &result.error {
-            return Err(BackendError::Reported(format!("ONNX Runtime: {error}")));
+            return Err(BackendError::Reported(format!("{engine}: {error}")));
         }
         if result.samples_ms.len() != schedule.iterations_per_round {
             return Err(BackendError::Script(format!(
@@ -394,7 +415,7 @@ impl BatchRun<'_> {
                 schedule.iterations_per_round
             )));
         }
-        let logits = result.logits(self.batch).map_err(|message| BackendError::Logits { engine: "ONNX Runtime", message })?;
+        let logits = result.logits(self.batch).map_err(|message| BackendError::Logits { engine, message })?;
         Ok(Measurement { samples_ms: result.samples_ms, logits, int8_layers: None })
     }
 }
@@ -440,6 +461,7 @@ mod tests {
             schedule: SchedulePlan::default(),
             threads,
             ort: None,
+            torch_eager: None,
             worker: PathBuf::from("unused"),
             command: String::new(),
             timeout: Duration::from_secs(1),
@@ -506,7 +528,7 @@ mod tests {
             file: crate::network::FileSize { label: "x".into(), path: PathBuf::from("models/net.ort-static.onnx"), bytes: 1 },
             onnxruntime_version: "1.32.0".into(),
         };
-        let slots = plan_slots(&[1, 2], Some(&Ok(model)));
+        let slots = plan_slots(&[1, 2], Some(&Ok(model)), true);
         let names = row_names(&slots);
         let ort_rows: Vec<_> = names.iter().filter(|(engine, _, _)| engine == "ONNX Runtime").collect();
         let expected = [
@@ -528,7 +550,7 @@ mod tests {
     #[test]
     fn failed_quantization_fills_its_rows() {
         let failure = Err(BackendError::Script("scripts/ort_quantize.py exited with exit status: 1".into()));
-        let slots = plan_slots(&[1, 2], Some(&failure));
+        let slots = plan_slots(&[1, 2], Some(&failure), true);
         let failed: Vec<&Slot> = slots.iter().filter(|slot| slot.row.error.is_some()).collect();
         assert_eq!(failed.len(), 2);
         for slot in failed {
@@ -542,9 +564,18 @@ mod tests {
 
     #[test]
     fn skipped_ort_has_no_rows() {
-        let slots = plan_slots(&[1, 2], None);
+        let slots = plan_slots(&[1, 2], None, true);
         assert!(slots.iter().all(|slot| !slot.target.is_ort()), "{:?}", row_names(&slots));
         assert!(slots.iter().any(|slot| slot.target == Target::RprInt8));
+        let eager: Vec<usize> = slots.iter().filter(|slot| slot.target == Target::TorchEager).map(|slot| slot.threads).collect();
+        assert_eq!(eager, vec![1, 2], "PyTorch eager does not depend on ONNX Runtime");
+    }
+
+    #[test]
+    fn skipped_torch_eager_has_no_rows() {
+        let slots = plan_slots(&[1, 2], None, false);
+        assert!(slots.iter().all(|slot| slot.target != Target::TorchEager), "{:?}", row_names(&slots));
+        assert!(slots.iter().any(|slot| slot.target == Target::RprF32));
     }
 
     #[test]

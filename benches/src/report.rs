@@ -27,6 +27,9 @@ pub struct RunInfo {
     /// Kernel family rpr-infer chose.
     pub rpr_kernels: String,
     pub onnxruntime_version: Option<String>,
+    /// PyTorch version of the eager rows; absent in results from before those rows.
+    #[serde(default)]
+    pub torch_version: Option<String>,
     pub seed: u64,
     /// Schedule of networks without their own [`NetworkReport::schedule`].
     pub batch1: Schedule,
@@ -142,6 +145,9 @@ impl Report {
         let _ = writeln!(out, "rpr-infer kernels: {}", run.rpr_kernels);
         if let Some(version) = &run.onnxruntime_version {
             let _ = writeln!(out, "  \nONNX Runtime: {version}");
+        }
+        if let Some(version) = &run.torch_version {
+            let _ = writeln!(out, "  \nPyTorch (eager rows): {version}");
         }
         let _ = writeln!(
             out,
@@ -273,6 +279,7 @@ mod tests {
             isa_flags: "avx2 fma".into(),
             rpr_kernels: "avx2".into(),
             onnxruntime_version: Some("1.32.0".into()),
+            torch_version: Some("2.13.0".into()),
             seed: 1,
             batch1: schedule,
             batch64: schedule,

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 pub enum Target {
     RprInt8,
     RprF32,
+    /// libtorch through tch, in the worker process: no Python between calls.
     Torch,
+    /// PyTorch eager from Python, in `scripts/torch_bench.py`.
+    TorchEager,
     TractFloat,
     TractQdq,
     OrtFloat,
@@ -19,10 +22,11 @@ pub enum Target {
 
 impl Target {
     /// Every target, in table order.
-    pub const ALL: [Target; 8] = [
+    pub const ALL: [Target; 9] = [
         Target::RprInt8,
         Target::RprF32,
         Target::Torch,
+        Target::TorchEager,
         Target::TractFloat,
         Target::TractQdq,
         Target::OrtFloat,
@@ -37,6 +41,7 @@ impl Target {
             Target::RprInt8 => ("rpr-infer", "int8"),
             Target::RprF32 => ("rpr-infer", "f32"),
             Target::Torch => ("libtorch", "fp32"),
+            Target::TorchEager => ("PyTorch eager", "fp32"),
             Target::TractFloat => ("tract", "fp32"),
             Target::TractQdq => ("tract", "qdq int8 (rpr-export)"),
             Target::OrtFloat => ("ONNX Runtime", "fp32"),
@@ -61,9 +66,14 @@ impl Target {
         }
     }
 
-    /// Returns true for ONNX Runtime, which runs in `scripts/ort_bench.py` instead of a worker of the compare binary.
+    /// Returns true for ONNX Runtime, which runs in `scripts/ort_bench.py`.
     pub fn is_ort(self) -> bool {
         matches!(self, Target::OrtFloat | Target::OrtQdq | Target::OrtStatic)
+    }
+
+    /// Returns true for the engines that a Python script times instead of a worker of the compare binary.
+    pub fn runs_in_python(self) -> bool {
+        self.is_ort() || self == Target::TorchEager
     }
 }
 
@@ -80,6 +90,7 @@ mod tests {
                 ("rpr-infer", "int8"),
                 ("rpr-infer", "f32"),
                 ("libtorch", "fp32"),
+                ("PyTorch eager", "fp32"),
                 ("tract", "fp32"),
                 ("tract", "qdq int8 (rpr-export)"),
                 ("ONNX Runtime", "fp32"),
@@ -94,6 +105,10 @@ mod tests {
         assert!(Target::OrtStatic.is_ort());
         assert!(!Target::OrtStatic.single_threaded());
         assert!(Target::OrtStatic.compiled_in());
+        assert!(Target::OrtStatic.runs_in_python());
+        assert!(Target::TorchEager.runs_in_python());
+        assert!(!Target::TorchEager.is_ort());
+        assert!(!Target::Torch.runs_in_python());
         let ort: Vec<Target> = Target::ALL.into_iter().filter(|target| target.is_ort()).collect();
         assert_eq!(ort, vec![Target::OrtFloat, Target::OrtQdq, Target::OrtStatic]);
     }

@@ -29,7 +29,7 @@ use crate::timing::{time_runs, warm_up, MAX_COUNT, MAX_THREADS};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkerRequest {
-    /// Engine and format. ONNX Runtime targets are rejected, because `scripts/ort_bench.py` times them.
+    /// Engine and format. ONNX Runtime and PyTorch eager targets are rejected, because Python scripts time them.
     pub target: Target,
     /// Network key, for log lines and error messages.
     pub network: String,
@@ -171,6 +171,8 @@ fn make_backend(request: &WorkerRequest, response: &mut WorkerResponse) -> Resul
             let (engine, _) = target.names();
             let message = if target.is_ort() {
                 "ONNX Runtime is timed by scripts/ort_bench.py, not by a worker of the compare binary".to_string()
+            } else if target == Target::TorchEager {
+                "PyTorch eager is timed by scripts/torch_bench.py, not by a worker of the compare binary".to_string()
             } else {
                 "this build lacks the engine; build rpr-benches with the `libtorch` and `tract` features".to_string()
             };
@@ -329,13 +331,15 @@ mod tests {
     }
 
     #[test]
-    fn worker_rejects_ort_target() {
+    fn worker_rejects_python_targets() {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("input.f32");
         std::fs::write(&input, [0u8; 4 * 28 * 28]).unwrap();
-        let request = WorkerRequest { target: Target::OrtFloat, input, ..sample_request() };
-        let error = run_worker(&request).error.expect("ONNX Runtime is not a worker target");
-        assert!(error.contains("ort_bench.py"), "{error}");
+        for (target, script) in [(Target::OrtFloat, "ort_bench.py"), (Target::TorchEager, "torch_bench.py")] {
+            let request = WorkerRequest { target, input: input.clone(), ..sample_request() };
+            let error = run_worker(&request).error.expect("a Python-timed engine is not a worker target");
+            assert!(error.contains(script), "{target:?}: {error}");
+        }
     }
 
     #[test]

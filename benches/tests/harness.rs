@@ -1,6 +1,7 @@
 //! End-to-end checks of the comparison on a small ResNet-20 (1x8x8 input).
-//! Every in-process engine must agree with rpr-infer's f32 path, and ONNX
-//! Runtime's logits must come back through the script. ONNX Runtime's
+//! Every in-process engine must agree with rpr-infer's f32 path, and the
+//! logits of ONNX Runtime and PyTorch eager must come back through their
+//! scripts. ONNX Runtime's
 //! quantize_static must give a graph that ONNX Runtime runs as int8. A full
 //! run must write a table, JSON and a chart.
 
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rpr_benches::engines::ort::{run_script, write_raw_input, OrtConfig, OrtScripts};
+use rpr_benches::engines::script::{run_script, write_raw_input, OrtScripts, ScriptConfig, TorchScript};
 use rpr_benches::engines::ort_quantize::{quantize_network, run_quantize_script, QuantizeJob, FILE_LABEL};
 use rpr_benches::engines::rpr::RprBackend;
 use rpr_benches::engines::Backend;
@@ -43,16 +44,26 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("benches sits in the workspace").to_path_buf()
 }
 
-/// Returns the project's Python interpreter if it can import onnxruntime.
-fn python_with_ort() -> Option<PathBuf> {
+/// Returns the project's Python interpreter if it can import `modules`
+/// (comma-separated), and otherwise prints why the check is skipped.
+fn python_with(modules: &str) -> Option<PathBuf> {
     let python = repo_root().join(".venv/bin/python");
-    let ok = std::process::Command::new(&python).args(["-c", "import onnxruntime"]).status().map(|s| s.success());
+    let import = format!("import {modules}");
+    let ok = std::process::Command::new(&python).args(["-c", &import]).status().map(|s| s.success());
     if ok.unwrap_or(false) {
         Some(python)
     } else {
-        eprintln!("skipping the ONNX Runtime check: {} cannot import onnxruntime", python.display());
+        eprintln!("skipping the check: {} cannot run `{import}`", python.display());
         None
     }
+}
+
+fn python_with_ort() -> Option<PathBuf> {
+    python_with("onnxruntime")
+}
+
+fn torch_script(python: PathBuf) -> TorchScript {
+    TorchScript { python, bench: repo_root().join("scripts/torch_bench.py") }
 }
 
 fn ort_scripts(python: PathBuf) -> OrtScripts {
@@ -164,12 +175,13 @@ fn ort_script_times_and_returns_logits() {
     write_raw_input(&input, batch.view()).unwrap();
     let [c, h, w] = net.spec.input;
     let configs = vec![
-        OrtConfig { id: "float".into(), model: net.onnx_float.clone(), threads: 1, input: input.clone(), shape: [2, c, h, w] },
-        OrtConfig { id: "missing".into(), model: dir.path().join("absent.onnx"), threads: 1, input, shape: [2, c, h, w] },
+        ScriptConfig { id: "float".into(), model: net.onnx_float.clone(), threads: 1, input: input.clone(), shape: [2, c, h, w] },
+        ScriptConfig { id: "missing".into(), model: dir.path().join("absent.onnx"), threads: 1, input, shape: [2, c, h, w] },
     ];
     let schedule = Schedule { warmup: 1, rounds: 2, iterations_per_round: 3 };
     let script = repo_root().join("scripts/ort_bench.py");
     let response = run_script(&python, &script, dir.path(), &configs, &schedule, PROCESS_TIMEOUT).expect("the script runs");
+    assert_eq!(response.runtime, "onnxruntime");
 
     let float = &response.results[0];
     assert_eq!(float.error, None);
@@ -180,6 +192,41 @@ fn ort_script_times_and_returns_logits() {
     let missing = &response.results[1];
     assert!(missing.error.as_deref().unwrap_or("").contains("absent.onnx"), "{missing:?}");
     assert!(missing.samples_ms.is_empty());
+}
+
+#[test]
+fn torch_eager_script_matches_rpr_f32() {
+    let Some(python) = python_with("torch, onnx") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let net = prepared(dir.path());
+    let batch = random_images(&mut ChaCha8Rng::seed_from_u64(17), 3, net.spec.input);
+    let expected = rpr_f32_logits(&net, &batch);
+
+    let input = dir.path().join("input.f32");
+    write_raw_input(&input, batch.view()).unwrap();
+    let [c, h, w] = net.spec.input;
+    let configs = vec![
+        ScriptConfig { id: "float".into(), model: net.onnx_float.clone(), threads: 1, input: input.clone(), shape: [3, c, h, w] },
+        // The QDQ file has QuantizeLinear nodes, which the eager module does not map.
+        ScriptConfig { id: "qdq".into(), model: net.onnx_qdq.clone(), threads: 1, input, shape: [3, c, h, w] },
+    ];
+    let schedule = Schedule { warmup: 0, rounds: 2, iterations_per_round: 2 };
+    let script = torch_script(python);
+    let response = run_script(&script.python, &script.bench, dir.path(), &configs, &schedule, PROCESS_TIMEOUT).expect("the script runs");
+    assert_eq!(response.runtime, "torch");
+    assert!(!response.version.is_empty());
+
+    let float = &response.results[0];
+    assert_eq!(float.error, None);
+    assert_eq!(float.samples_ms.len(), 4);
+    let diff = max_abs_diff(&float.logits(3).expect("valid logits").expect("logits returned"), &expected);
+    assert!(diff <= F32_TOLERANCE, "PyTorch eager vs rpr-infer f32: max abs diff {diff}");
+
+    let qdq = &response.results[1];
+    let error = qdq.error.as_deref().unwrap_or("");
+    assert!(error.contains("QuantizeLinear"), "{qdq:?}");
+    assert!(error.contains("does not map to a PyTorch layer"), "{qdq:?}");
+    assert!(qdq.samples_ms.is_empty());
 }
 
 #[test]
@@ -209,7 +256,7 @@ fn ort_quantize_gives_int8_graph() {
     let input = dir.path().join("input.f32");
     write_raw_input(&input, batch.view()).unwrap();
     let [c, h, w] = net.spec.input;
-    let config = OrtConfig { id: "static".into(), model: model.path.clone(), threads: 1, input, shape: [2, c, h, w] };
+    let config = ScriptConfig { id: "static".into(), model: model.path.clone(), threads: 1, input, shape: [2, c, h, w] };
     let schedule = Schedule { warmup: 1, rounds: 1, iterations_per_round: 1 };
     let script = repo_root().join("scripts/ort_bench.py");
     let response = run_script(&python, &script, dir.path(), &[config], &schedule, PROCESS_TIMEOUT).expect("the script runs");
@@ -271,6 +318,8 @@ fn full_run_writes_report_and_chart() {
     let dir = tempfile::tempdir().unwrap();
     let ort = python_with_ort().map(ort_scripts);
     let with_ort = ort.is_some();
+    let torch_eager = python_with("torch, onnx").map(torch_script);
+    let with_torch_eager = torch_eager.is_some();
     let options = CompareOptions {
         networks: vec![small_spec()],
         work_dir: dir.path().to_path_buf(),
@@ -289,6 +338,7 @@ fn full_run_writes_report_and_chart() {
         // One thread count keeps the number of worker processes, and so the test's time, low.
         threads: vec![1],
         ort,
+        torch_eager,
         worker: PathBuf::from(env!("CARGO_BIN_EXE_compare")),
         command: "test".into(),
         timeout: PROCESS_TIMEOUT,
@@ -319,6 +369,13 @@ fn full_run_writes_report_and_chart() {
         assert_eq!(ort_static.batch64.as_ref().map(|s| s.iterations), Some(1));
         assert!(ort_static.max_abs_diff.is_some(), "the quantize_static logits are compared");
         assert!(network.files.iter().any(|file| file.label == FILE_LABEL && file.bytes > 0), "{:?}", network.files);
+    }
+
+    if with_torch_eager {
+        let eager = network.rows.iter().find(|r| r.engine == "PyTorch eager").expect("PyTorch eager row");
+        assert_eq!(eager.error, None);
+        assert_eq!(eager.batch1.as_ref().map(|s| s.iterations), Some(4));
+        assert!(report.run.torch_version.is_some());
     }
 
     let markdown = report.to_markdown();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rpr_benches::engines::ort::{write_raw_input, OrtScripts};
+use rpr_benches::engines::script::{write_raw_input, OrtScripts, TorchScript};
 use rpr_benches::engines::rpr::RprBackend;
 use rpr_benches::engines::Backend;
 use rpr_benches::harness::{run_comparison, CompareOptions};
@@ -104,6 +104,7 @@ fn short_run(dir: &Path, warmup: usize, rounds: usize) -> CompareOptions {
         schedule: SchedulePlan { quick: false, overrides },
         threads: vec![1],
         ort: None,
+        torch_eager: None,
         worker: dir.join("no-such-compare-binary"),
         command: "test".into(),
         timeout: PROCESS_TIMEOUT,
@@ -180,17 +181,19 @@ fn worker_error_names_engine_once() {
 }
 
 #[test]
-fn hanging_ort_script_is_row_error() {
+fn hanging_python_script_is_row_error() {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("hang.sh");
     std::fs::write(&script, "sleep 60\n").unwrap();
     let mut options = short_run(dir.path(), 0, 1);
-    options.ort = Some(OrtScripts { python: PathBuf::from("/bin/sh"), bench: script.clone(), quantize: script });
+    options.ort = Some(OrtScripts { python: PathBuf::from("/bin/sh"), bench: script.clone(), quantize: script.clone() });
+    options.torch_eager = Some(TorchScript { python: PathBuf::from("/bin/sh"), bench: script });
     options.timeout = Duration::from_millis(500);
     let report = run_comparison(&options).expect("a hanging script does not stop the comparison");
-    let ort_rows: Vec<_> = report.networks[0].rows.iter().filter(|row| row.engine == "ONNX Runtime").collect();
-    assert_eq!(ort_rows.len(), 3);
-    for row in ort_rows {
+    let script_rows: Vec<_> =
+        report.networks[0].rows.iter().filter(|row| row.engine == "ONNX Runtime" || row.engine == "PyTorch eager").collect();
+    assert_eq!(script_rows.len(), 4);
+    for row in script_rows {
         let error = row.error.as_deref().expect("the timed-out script is an error");
         assert!(error.contains("timed out after 0.5 s and was killed"), "{error}");
     }
@@ -228,22 +231,35 @@ fn failing_quantize_script_is_row_error() {
 /// Runs the compare binary with `args` and returns its stderr; it must fail.
 fn compare_fails(args: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let output =
-        std::process::Command::new(compare_binary()).arg("--out").arg(dir.path()).arg("--no-ort").args(args).output().unwrap();
+    let output = std::process::Command::new(compare_binary()).arg("--out").arg(dir.path()).args(args).output().unwrap();
     assert!(!output.status.success(), "{args:?} succeeded");
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Runs the compare binary without its Python engines; it must fail.
+fn compare_without_python_fails(args: &[&str]) -> String {
+    let mut all = vec!["--no-ort", "--no-torch-eager"];
+    all.extend_from_slice(args);
+    compare_fails(&all)
+}
+
 #[test]
 fn cli_rejects_bad_counts() {
-    let stderr = compare_fails(&["--warmup-64", "18446744073709551615"]);
+    let stderr = compare_without_python_fails(&["--warmup-64", "18446744073709551615"]);
     assert!(stderr.contains("--warmup-64"), "{stderr}");
     assert!(stderr.contains("above the maximum of 100000"), "{stderr}");
 
-    let stderr = compare_fails(&["--rounds", "0"]);
+    let stderr = compare_without_python_fails(&["--rounds", "0"]);
     assert!(stderr.contains("--rounds must be at least 1, got 0"), "{stderr}");
     assert!(!stderr.contains("Schedule {"), "{stderr}");
 
-    let stderr = compare_fails(&["--threads", "1,2000"]);
+    let stderr = compare_without_python_fails(&["--threads", "1,2000"]);
     assert!(stderr.contains("--threads contains 2000, expected 1 to 1024"), "{stderr}");
+}
+
+#[test]
+fn cli_rejects_missing_torch_script() {
+    let stderr = compare_fails(&["--no-ort", "--torch-script", "absent/torch_bench.py"]);
+    assert!(stderr.contains("PyTorch eager script absent/torch_bench.py not found"), "{stderr}");
+    assert!(stderr.contains("--no-torch-eager"), "{stderr}");
 }

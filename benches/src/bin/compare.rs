@@ -1,5 +1,5 @@
-//! Side-by-side latency and throughput of rpr-infer, libtorch, tract and ONNX
-//! Runtime on the same networks and inputs. `scripts/compare.sh` builds and
+//! Side-by-side latency and throughput of rpr-infer, libtorch, PyTorch eager,
+//! tract and ONNX Runtime on the same networks and inputs. `scripts/compare.sh` builds and
 //! runs it; see `--help` for the options.
 //!
 //! The hidden `worker` subcommand times one configuration and is started by
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use rpr_benches::engines::ort::OrtScripts;
+use rpr_benches::engines::script::{OrtScripts, TorchScript};
 use rpr_benches::harness::{run_comparison, CompareOptions};
 use rpr_benches::network::NetworkSpec;
 use rpr_benches::plot::write_chart;
@@ -19,7 +19,7 @@ use rpr_benches::worker::{run_worker, WorkerRequest};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser, Debug)]
-#[command(about = "Compare rpr-infer with libtorch, tract and ONNX Runtime on the same exported networks")]
+#[command(about = "Compare rpr-infer with libtorch, PyTorch eager, tract and ONNX Runtime on the same exported networks")]
 #[command(args_conflicts_with_subcommands = true)]
 struct Args {
     #[command(subcommand)]
@@ -73,7 +73,7 @@ struct Args {
     #[arg(long, value_parser = parse_count)]
     iterations_64: Option<usize>,
 
-    /// Python interpreter with onnxruntime installed.
+    /// Python interpreter with onnxruntime and torch installed.
     #[arg(long, default_value = ".venv/bin/python")]
     python: PathBuf,
 
@@ -88,6 +88,14 @@ struct Args {
     /// Skip ONNX Runtime, including its quantize_static rows.
     #[arg(long)]
     no_ort: bool,
+
+    /// PyTorch eager timing script (an nn.Module called from Python).
+    #[arg(long, default_value = "scripts/torch_bench.py")]
+    torch_script: PathBuf,
+
+    /// Skip the PyTorch eager rows.
+    #[arg(long)]
+    no_torch_eager: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -159,6 +167,15 @@ fn main() -> Result<()> {
         Some(OrtScripts { python: args.python.clone(), bench: args.ort_script.clone(), quantize: args.ort_quantize_script.clone() })
     };
 
+    let torch_eager = if args.no_torch_eager {
+        None
+    } else {
+        if !args.torch_script.is_file() {
+            bail!("PyTorch eager script {} not found; pass --torch-script or --no-torch-eager", args.torch_script.display());
+        }
+        Some(TorchScript { python: args.python.clone(), bench: args.torch_script.clone() })
+    };
+
     let command = std::env::var("RPR_COMPARE_COMMAND").unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));
     let options = CompareOptions {
         networks,
@@ -167,6 +184,7 @@ fn main() -> Result<()> {
         schedule: SchedulePlan { quick: args.quick, overrides },
         threads: args.threads.clone(),
         ort,
+        torch_eager,
         worker: worker_exe,
         command,
         timeout: PROCESS_TIMEOUT,

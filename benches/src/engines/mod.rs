@@ -1,13 +1,13 @@
 //! The inference engines under comparison, behind one [`Backend`] trait so
 //! worker processes time them with the same loop and the same input.
 //!
-//! ONNX Runtime runs in a Python process ([`ort`]) and is timed there with
-//! the same schedule, so it is not a [`Backend`]. [`ort_quantize`] makes
-//! ONNX Runtime's own int8 model of each network.
+//! ONNX Runtime and PyTorch eager run in a Python process ([`script`]) and
+//! are timed there with the same schedule, so they are not a [`Backend`].
+//! [`ort_quantize`] makes ONNX Runtime's own int8 model of each network.
 
-pub mod ort;
 pub mod ort_quantize;
 pub mod rpr;
+pub mod script;
 #[cfg(feature = "libtorch")]
 pub mod torch;
 #[cfg(feature = "tract")]

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::ort::{run_python_script, OrtScripts};
+use super::script::{run_python_script, OrtScripts};
 use super::BackendError;
 use crate::network::{FileSize, PreparedNetwork};
 

@@ -1,7 +1,9 @@
-//! ONNX Runtime, timed by `scripts/ort_bench.py` in the project's Python
-//! environment. The request and response are JSON, and inputs travel as raw
-//! little-endian f32 files so every engine runs on the same bytes. The
-//! comparison starts the script once per configuration and round.
+//! Engines timed by a Python script in the project's environment: ONNX
+//! Runtime (`scripts/ort_bench.py`) and PyTorch eager
+//! (`scripts/torch_bench.py`). Both scripts read the JSON request and print
+//! the JSON response of `scripts/bench_protocol.py`. Inputs travel as raw
+//! little-endian f32 files, so every engine runs on the same bytes. The
+//! comparison starts a script once per configuration and round.
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -28,13 +30,22 @@ pub struct OrtScripts {
     pub quantize: PathBuf,
 }
 
-/// One ONNX Runtime session to time.
+/// The Python interpreter and script behind the PyTorch eager rows.
+#[derive(Clone, Debug)]
+pub struct TorchScript {
+    /// Interpreter that can import onnx and torch.
+    pub python: PathBuf,
+    /// Timing script, `scripts/torch_bench.py`.
+    pub bench: PathBuf,
+}
+
+/// One model, thread count and input to time.
 #[derive(Clone, Debug, Serialize)]
-pub struct OrtConfig {
+pub struct ScriptConfig {
     /// Caller's key for matching the result.
     pub id: String,
     pub model: PathBuf,
-    /// Intra-op threads (`SessionOptions.intra_op_num_threads`).
+    /// Intra-op threads (ONNX Runtime's `intra_op_num_threads`, PyTorch's `set_num_threads`).
     pub threads: usize,
     /// Raw f32 file written by [`write_raw_input`].
     pub input: PathBuf,
@@ -47,22 +58,22 @@ struct Request<'a> {
     warmup: usize,
     rounds: usize,
     iterations_per_round: usize,
-    configs: &'a [OrtConfig],
+    configs: &'a [ScriptConfig],
 }
 
 /// Timing result of one configuration.
 #[derive(Clone, Debug, Deserialize)]
-pub struct OrtResult {
+pub struct ScriptResult {
     pub id: String,
     pub samples_ms: Vec<f64>,
     /// Logits of the configuration's input, one list per image. A `null`
-    /// element reads as NaN, which [`OrtResult::logits`] rejects.
+    /// element reads as NaN, which [`ScriptResult::logits`] rejects.
     #[serde(default, deserialize_with = "deserialize_rows")]
     pub output: Option<Vec<Vec<f32>>>,
     pub error: Option<String>,
 }
 
-impl OrtResult {
+impl ScriptResult {
     /// Returns the logits as a `[batch, classes]` array, `None` when the
     /// script returned none, or an error naming a wrong shape or a
     /// non-finite value.
@@ -73,9 +84,12 @@ impl OrtResult {
 
 /// Everything the script printed.
 #[derive(Clone, Debug, Deserialize)]
-pub struct OrtResponse {
-    pub onnxruntime_version: String,
-    pub results: Vec<OrtResult>,
+pub struct ScriptResponse {
+    /// Python package that ran the models: `onnxruntime` or `torch`.
+    pub runtime: String,
+    /// That package's `__version__`.
+    pub version: String,
+    pub results: Vec<ScriptResult>,
 }
 
 /// Writes `batch` as raw little-endian f32 in NCHW order.
@@ -92,23 +106,23 @@ pub fn run_script(
     python: &Path,
     script: &Path,
     work_dir: &Path,
-    configs: &[OrtConfig],
+    configs: &[ScriptConfig],
     schedule: &Schedule,
     timeout: Duration,
-) -> Result<OrtResponse, BackendError> {
+) -> Result<ScriptResponse, BackendError> {
     let request = Request {
         warmup: schedule.warmup,
         rounds: schedule.rounds,
         iterations_per_round: schedule.iterations_per_round,
         configs,
     };
-    let request_path = work_dir.join("ort_request.json");
+    let request_path = work_dir.join(format!("{}.request.json", log_name(script)));
     let text = serde_json::to_string_pretty(&request).map_err(|error| BackendError::Script(error.to_string()))?;
     std::fs::write(&request_path, text)
         .map_err(|error| BackendError::Script(format!("failed to write {}: {error}", request_path.display())))?;
 
-    tracing::debug!(configs = configs.len(), script = %script.display(), "timing ONNX Runtime");
-    let stdout = run_python_script(python, script, &[request_path.as_os_str()], &work_dir.join("ort"), timeout)?;
+    tracing::debug!(configs = configs.len(), script = %script.display(), "timing with a Python script");
+    let stdout = run_python_script(python, script, &[request_path.as_os_str()], &work_dir.join(log_name(script)), timeout)?;
     parse_response(&stdout)
 }
 
@@ -133,7 +147,7 @@ pub fn run_python_script(
     command.arg(script).args(args).stdin(Stdio::null()).stdout(stdout).stderr(stderr);
     let status = run_with_timeout(&mut command, timeout).map_err(|error| match error {
         ProcessError::Start { .. } => {
-            script_error(format!("{error}; pass --python with the interpreter that has onnxruntime"))
+            script_error(format!("{error}; pass --python with the interpreter that has onnxruntime and torch"))
         }
         _ => script_error(format!("{}: {error}", script.display())),
     })?;
@@ -141,7 +155,7 @@ pub fn run_python_script(
         let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
         let detail = if stderr.trim().is_empty() {
             format!(
-                "and wrote nothing to stderr; check that --python {} is a Python interpreter with onnxruntime \
+                "and wrote nothing to stderr; check that --python {} is a Python interpreter with onnxruntime and torch \
                  (`scripts/setup.sh bench` installs it)",
                 python.display()
             )
@@ -153,6 +167,11 @@ pub fn run_python_script(
     std::fs::read(&stdout_path).map_err(|error| script_error(format!("failed to read {}: {error}", stdout_path.display())))
 }
 
+/// Returns the stem of the log files of `script`: `ort_bench` for `scripts/ort_bench.py`.
+fn log_name(script: &Path) -> String {
+    script.file_stem().map_or_else(|| "script".to_string(), |stem| stem.to_string_lossy().into_owned())
+}
+
 /// Appends `suffix` to the file name, unlike `Path::with_extension`, which
 /// would replace the text after a dot in a network key.
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -162,7 +181,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Parses the script's stdout.
-pub fn parse_response(stdout: &[u8]) -> Result<OrtResponse, BackendError> {
+pub fn parse_response(stdout: &[u8]) -> Result<ScriptResponse, BackendError> {
     serde_json::from_slice(stdout).map_err(|error| {
         let text = String::from_utf8_lossy(stdout);
         let head: String = text.chars().take(200).collect();
@@ -176,11 +195,12 @@ mod tests {
 
     #[test]
     fn response_parses_results_and_errors() {
-        let text = br#"{"onnxruntime_version": "1.32.0", "results": [
+        let text = br#"{"runtime": "onnxruntime", "version": "1.32.0", "results": [
             {"id": "a", "samples_ms": [1.5, 2.0], "output": [[1.0, 2.0], [3.0, 4.0]], "error": null},
             {"id": "b", "samples_ms": [], "output": null, "error": "failed to load x.onnx: bad"}]}"#;
         let response = parse_response(text).unwrap();
-        assert_eq!(response.onnxruntime_version, "1.32.0");
+        assert_eq!(response.runtime, "onnxruntime");
+        assert_eq!(response.version, "1.32.0");
         assert_eq!(response.results.len(), 2);
         assert_eq!(response.results[0].samples_ms, vec![1.5, 2.0]);
         let logits = response.results[0].logits(2).unwrap().unwrap();
@@ -192,7 +212,7 @@ mod tests {
 
     #[test]
     fn ragged_output_is_error() {
-        let text = br#"{"onnxruntime_version": "1.32.0", "results": [
+        let text = br#"{"runtime": "onnxruntime", "version": "1.32.0", "results": [
             {"id": "a", "samples_ms": [1.5], "output": [[1.0, 2.0], [3.0]], "error": null}]}"#;
         let response = parse_response(text).unwrap();
         let error = response.results[0].logits(2).unwrap_err();
