@@ -154,8 +154,8 @@ fn conv_hyperparameters(node: &Node, conv: &Conv2d) -> Result<(), GraphError> {
         }
     }
     if conv.groups == 0
-        || conv.in_channels % conv.groups != 0
-        || conv.out_channels % conv.groups != 0
+        || !conv.in_channels.is_multiple_of(conv.groups)
+        || !conv.out_channels.is_multiple_of(conv.groups)
     {
         return Err(GraphError::Groups {
             node: node.name.clone(),
