@@ -8,7 +8,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rpr_core::quant::{Bits, Granularity};
 use rpr_export::packed::proto::{self, node, Header};
-use rpr_export::packed::{encode_rpr, FormatError, PackOptions, RprFile, ALIGN, PREAMBLE_LEN};
+use rpr_export::packed::{
+    encode_rpr, patch_tensor, FormatError, PackOptions, RprFile, TensorDType, ALIGN, PREAMBLE_LEN,
+};
 
 use common::{random_checkpoint, tiny_model};
 
@@ -167,13 +169,23 @@ fn truncations_and_trailing_bytes_are_rejected() {
     assert!(error_of(longer).contains("truncated or has trailing bytes"));
 }
 
+/// The 32-byte preamble of a format 1.0 file: magic, version, header length
+/// and CRC, file length, then the CRC-32 of bytes 0..28.
+fn format_1_preamble() -> Vec<u8> {
+    let mut bytes = b"\x89RPR\r\n\x1a\n".to_vec();
+    bytes.extend_from_slice(&1u16.to_le_bytes());
+    bytes.extend_from_slice(&0u16.to_le_bytes());
+    bytes.extend_from_slice(&0u32.to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(&[]).to_le_bytes());
+    bytes.extend_from_slice(&32u64.to_le_bytes());
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
 #[test]
 fn format_1_file_names_both_versions() {
-    // A format 1.0 file has the same magic and version offsets.
-    let mut bytes = valid_file();
-    bytes[8..10].copy_from_slice(&1u16.to_le_bytes());
-    bytes[10..12].copy_from_slice(&0u16.to_le_bytes());
-    let error = RprFile::from_bytes(bytes).unwrap_err();
+    let error = RprFile::from_bytes(format_1_preamble()).unwrap_err();
     assert!(matches!(error, FormatError::UnsupportedVersion { file_major: 1, file_minor: 0, .. }), "{error}");
     let message = error.to_string();
     assert!(message.contains("1.0"), "{message}");
@@ -182,16 +194,51 @@ fn format_1_file_names_both_versions() {
 }
 
 #[test]
+fn format_1_file_with_bad_checksum_is_corrupt() {
+    let mut bytes = format_1_preamble();
+    bytes[20] ^= 0x01;
+    let error = RprFile::from_bytes(bytes).unwrap_err();
+    assert!(matches!(error, FormatError::Checksum { .. }), "{error}");
+}
+
+#[test]
 fn newer_major_version_names_both_versions() {
+    // A genuine newer file: the preamble checksum covers the new version.
     let mut bytes = valid_file();
     bytes[8..10].copy_from_slice(&3u16.to_le_bytes());
     bytes[10..12].copy_from_slice(&1u16.to_le_bytes());
+    let (len, decoded_len, crc) = (header_len(&bytes), read_u32(&bytes, 28), read_u32(&bytes, 16));
+    seal_preamble(&mut bytes, len, decoded_len, crc);
     let error = RprFile::from_bytes(bytes).unwrap_err();
     assert!(matches!(error, FormatError::UnsupportedVersion { file_major: 3, file_minor: 1, .. }), "{error}");
     let message = error.to_string();
     assert!(message.contains("3.1"), "{message}");
     assert!(message.contains("2.0"), "{message}");
     assert!(message.contains("upgrade the reader"), "{message}");
+}
+
+#[test]
+fn version_bit_flip_is_corruption() {
+    // Every bit of the major and minor version fields (bytes 8..12). The
+    // preamble checksum covers them and is checked first, so no flip may
+    // read as a request to upgrade or re-export.
+    let valid = valid_file();
+    for bit in 0..32 {
+        let mut bytes = valid.clone();
+        bytes[8 + bit / 8] ^= 1 << (bit % 8);
+        let error = RprFile::from_bytes(bytes).unwrap_err();
+        match &error {
+            FormatError::Checksum { section, offset, .. } => {
+                assert_eq!(section, "preamble", "bit {bit}: {error}");
+                assert_eq!(*offset, 0, "bit {bit}: {error}");
+            }
+            other => panic!("bit {bit} of the version gave {other:?}, expected a preamble checksum error"),
+        }
+        let message = error.to_string();
+        assert!(message.contains("preamble at offset 0"), "bit {bit}: {message}");
+        assert!(message.contains("corrupt"), "bit {bit}: {message}");
+        assert!(!message.contains("upgrade"), "bit {bit}: {message}");
+    }
 }
 
 #[test]
@@ -414,4 +461,49 @@ fn nonzero_alignment_padding_is_rejected() {
     bytes[data_start - 1] = 1;
     let error = error_of(bytes);
     assert!(error.contains("padding"), "{error}");
+}
+
+#[test]
+fn patch_without_change_keeps_bytes() {
+    let valid = valid_file();
+    let patched = patch_tensor(valid.clone(), "block.conv1.weight", |_| {}).unwrap();
+    assert_eq!(patched, valid);
+}
+
+#[test]
+fn patch_reseals_checksums() {
+    let valid = valid_file();
+    let file = RprFile::from_bytes(valid.clone()).unwrap();
+    let name = file.tensors().find(|info| info.dtype == TensorDType::F32).unwrap().name.clone();
+    let patched = patch_tensor(valid, &name, |payload| payload[..4].copy_from_slice(&1.5f32.to_le_bytes())).unwrap();
+    let file = RprFile::from_bytes(patched).unwrap();
+    assert_eq!(file.tensor_f32(&name).unwrap()[0], 1.5);
+}
+
+#[test]
+fn patch_of_unknown_tensor_is_rejected() {
+    let error = patch_tensor(valid_file(), "nowhere.weight", |_| {}).unwrap_err();
+    assert!(matches!(&error, FormatError::TensorNotFound { name } if name == "nowhere.weight"), "{error}");
+}
+
+#[test]
+fn packed_negative_zero_is_rejected() {
+    // Ternary2 rows are a nonzero plane, then a negative plane. Setting the
+    // negative bit of a weight whose nonzero bit is clear gives the 2-bit
+    // pattern that encodes no code.
+    let valid = valid_file();
+    let patched = patch_tensor(valid, "block.conv1.weight", |payload| {
+        let plane = 12; // K = 72 pads to 96 bits, 3 words
+        let column = (0..72).find(|&j| payload[j / 8] & (1 << (j % 8)) == 0).unwrap();
+        payload[plane + column / 8] |= 1 << (column % 8);
+    })
+    .unwrap();
+    let error = RprFile::from_bytes(patched).unwrap_err();
+    assert!(
+        matches!(&error, FormatError::Invalid { section, .. } if section == "tensor `block.conv1.weight`"),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("marked negative but not nonzero"), "{message}");
+    assert!(message.contains("re-export the model from its checkpoint"), "{message}");
 }

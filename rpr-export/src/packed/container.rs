@@ -14,9 +14,12 @@
 //!      .     .  tensor payloads, each starting at a multiple of 64
 //! ```
 //!
-//! Only the magic and the two version fields are fixed for all versions: a
-//! reader checks them first, so another major version is reported as such and
-//! not as a corrupt preamble.
+//! The magic, the two version fields and the CRC-32 of bytes 0..32 at
+//! offset 32 are fixed for version 2 and every later version. Version 1 had a
+//! 32-byte preamble that ends with the CRC-32 of bytes 0..28. A reader checks
+//! the magic, then the checksum that covers the version, then the version:
+//! a flipped bit in the version field is reported as a corrupt preamble, and
+//! an intact file of another major version as a version mismatch.
 
 use super::error::FormatError;
 
@@ -73,12 +76,9 @@ impl Preamble {
         bytes
     }
 
-    /// Parses and checks the preamble of `bytes`: magic, version, checksum,
+    /// Parses and checks the preamble of `bytes`: magic, checksum, version,
     /// file length and header lengths.
     pub fn parse(bytes: &[u8]) -> Result<Preamble, FormatError> {
-        // The magic and the version come first, because they are at the
-        // same offsets in every version and a file of another major version
-        // may be shorter than this preamble.
         if bytes.len() < 12 {
             return Err(FormatError::TooShort { len: bytes.len(), min: PREAMBLE_LEN });
         }
@@ -89,6 +89,7 @@ impl Preamble {
         }
         let major = read_u16(bytes, 8);
         let minor = read_u16(bytes, 10);
+        check_version_checksum(bytes, major)?;
         if major != FORMAT_MAJOR {
             return Err(FormatError::UnsupportedVersion {
                 file_major: major,
@@ -96,14 +97,6 @@ impl Preamble {
                 reader_major: FORMAT_MAJOR,
                 reader_minor: FORMAT_MINOR,
             });
-        }
-        if bytes.len() < PREAMBLE_LEN {
-            return Err(FormatError::TooShort { len: bytes.len(), min: PREAMBLE_LEN });
-        }
-        let stored = read_u32(bytes, 32);
-        let computed = crc32fast::hash(&bytes[0..32]);
-        if stored != computed {
-            return Err(FormatError::Checksum { section: "preamble".into(), offset: 0, stored, computed });
         }
 
         let preamble = Preamble {
@@ -136,6 +129,41 @@ impl Preamble {
         }
         Ok(preamble)
     }
+}
+
+/// Bytes covered by the preamble checksum of a version 1 file, which is
+/// stored right after them.
+const FORMAT_1_CHECKED_LEN: usize = 28;
+
+/// Checks the checksum that covers the version field of `bytes`, whose magic
+/// is valid and whose major version field reads `major`.
+///
+/// Files of version 2 and later store the CRC-32 of bytes 0..32 at offset 32.
+/// A version 1 file is also accepted when its own preamble checksum (bytes
+/// 0..28, stored at 28) matches, so that it gets the version error with the
+/// advice to re-export. Any other mismatch is a corrupt preamble, whatever
+/// the version field reads.
+fn check_version_checksum(bytes: &[u8], major: u16) -> Result<(), FormatError> {
+    if major == 1 && bytes.len() >= FORMAT_1_CHECKED_LEN + 4 {
+        let stored = read_u32(bytes, FORMAT_1_CHECKED_LEN);
+        let computed = crc32fast::hash(&bytes[..FORMAT_1_CHECKED_LEN]);
+        if stored == computed {
+            return Ok(());
+        }
+        // Too short for a later preamble, so this is a corrupt version 1 preamble.
+        if bytes.len() < PREAMBLE_LEN {
+            return Err(FormatError::Checksum { section: "preamble".into(), offset: 0, stored, computed });
+        }
+    }
+    if bytes.len() < PREAMBLE_LEN {
+        return Err(FormatError::TooShort { len: bytes.len(), min: PREAMBLE_LEN });
+    }
+    let stored = read_u32(bytes, 32);
+    let computed = crc32fast::hash(&bytes[0..32]);
+    if stored != computed {
+        return Err(FormatError::Checksum { section: "preamble".into(), offset: 0, stored, computed });
+    }
+    Ok(())
 }
 
 /// Reads a little-endian `u16` at `at`; the caller guarantees the bounds.

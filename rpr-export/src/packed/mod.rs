@@ -11,6 +11,7 @@ mod container;
 mod error;
 mod graph;
 mod header;
+mod patch;
 pub mod proto;
 mod reader;
 mod storage;
@@ -21,6 +22,8 @@ mod writer;
 
 pub use container::{ALIGN, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, MAX_HEADER_LEN, PREAMBLE_LEN};
 pub use error::FormatError;
+#[doc(hidden)]
+pub use patch::patch_tensor;
 pub use reader::{QuantInfo, RprFile};
 pub use tensor::{ActivationQuant, CalibrationInfo, TensorDType, TensorInfo, TensorRole};
 pub use writer::{encode_rpr, write_rpr, ExportSummary, PackOptions};

@@ -82,7 +82,9 @@ pub(crate) fn read(
             let k = shape[1..].iter().product();
             PackedView::new(encoding, shape[0], k, payload)
                 .and_then(|view| view.validate())
-                .map_err(|error| invalid(format!("invalid packed codes: {error}")))?;
+                .map_err(|error| {
+                    invalid(format!("invalid packed codes: {error}; re-export the model from its checkpoint"))
+                })?;
         }
         check_zero_padding(bytes, end as usize, offset as usize)?;
 

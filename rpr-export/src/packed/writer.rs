@@ -98,15 +98,27 @@ fn encode_folded(
         sections: Vec::new(),
         producer: format!("rpr-export {}", env!("CARGO_PKG_VERSION")),
     };
+    let payloads: Vec<&[u8]> = folded.tensors.iter().map(|tensor| tensor.bytes.as_slice()).collect();
+    assemble(&header, (FORMAT_MAJOR, FORMAT_MINOR), &payloads)
+}
+
+/// Builds the bytes of a file of format `major.minor` from its header and
+/// its payloads in table order: the preamble, the compressed header, then
+/// each payload at the next 64-byte aligned offset, with zero padding.
+pub(crate) fn assemble(
+    header: &proto::Header,
+    (major, minor): (u16, u16),
+    payloads: &[&[u8]],
+) -> Result<Vec<u8>, ExportError> {
     let decoded = header.encode_to_vec();
     let stored = compress::deflate(&decoded);
     let too_large = |field: &str, value: usize| ExportError::TooLarge { field: field.into(), value };
 
     let header_end = (PREAMBLE_LEN + stored.len()) as u64;
-    let (offsets, file_len) = table::layout(header_end, folded.tensors.iter().map(|t| t.bytes.len() as u64));
+    let (offsets, file_len) = table::layout(header_end, payloads.iter().map(|payload| payload.len() as u64));
     let preamble = Preamble {
-        major: FORMAT_MAJOR,
-        minor: FORMAT_MINOR,
+        major,
+        minor,
         header_len: u32::try_from(stored.len()).map_err(|_| too_large("stored header length", stored.len()))?,
         header_crc32: crc32fast::hash(&stored),
         file_len,
@@ -119,9 +131,9 @@ fn encode_folded(
     let mut bytes = vec![0u8; file_len as usize];
     bytes[..PREAMBLE_LEN].copy_from_slice(&preamble.to_bytes());
     bytes[PREAMBLE_LEN..header_end as usize].copy_from_slice(&stored);
-    for (&offset, tensor) in offsets.iter().zip(&folded.tensors) {
+    for (&offset, payload) in offsets.iter().zip(payloads) {
         let start = offset as usize;
-        bytes[start..start + tensor.bytes.len()].copy_from_slice(&tensor.bytes);
+        bytes[start..start + payload.len()].copy_from_slice(payload);
     }
     Ok(bytes)
 }
