@@ -7,7 +7,7 @@ use crate::error::EngineError;
 use crate::kernels::{ConvGemmFn, KernelSet, PreparedWeights};
 use crate::ops::packed_conv::{packed_conv, quantize_tensor, PackedConvCall, Source};
 use crate::ops::tiling::Tiling;
-use crate::ops::{elementwise, float_conv, implicit_conv, layout, pool};
+use crate::ops::{direct_conv, elementwise, float_conv, implicit_conv, layout, pool};
 use crate::plan::{is_binary, ConvMode, Layout, Repr, Slot};
 use crate::program::{PackedConv, PackedWeights, Program, Shape, Step, StepOp};
 
@@ -28,6 +28,8 @@ struct Scratch {
     cols_f32: Vec<f32>,
     acc_i32: Vec<i32>,
     acc_f32: Vec<f32>,
+    /// Zero-bordered input images of a float conv that runs on the direct kernel.
+    padded_f32: Vec<f32>,
 }
 
 /// Borrowed input tensor of a step.
@@ -114,6 +116,10 @@ impl Arena {
                     let k = conv.geom.k(conv.geom.in_channels / conv.weights.groups);
                     let tiling = Tiling::for_rows(rows, threads, k * 4);
                     grow(&mut scratch.cols_f32, tiling.scratch_rows(rows) * k, batch)?;
+                    if conv.weights.columns.is_some() {
+                        let padded = direct_conv::padded_image_len(&conv.geom);
+                        grow(&mut scratch.padded_f32, per_batch(padded)?, batch)?;
+                    }
                     Some(tiling)
                 }
                 _ => None,
@@ -300,6 +306,7 @@ fn run_step(
                 tiling,
                 first,
                 &mut scratch.cols_f32,
+                &mut scratch.padded_f32,
                 out,
             );
         }

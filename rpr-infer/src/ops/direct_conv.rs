@@ -3,14 +3,18 @@
 //! With 1 to 4 input channels, im2col copies runs of a few floats per kernel
 //! row, and the SGEMM that follows gets short rows. A 3x3 conv on a
 //! 1-channel image spent 11% of a batch-1 ResNet-20 run there. The 7x7 conv
-//! on the 3-channel image of a ResNet-18 took about 30% of its run. This kernel copies each
-//! image once into a zero-bordered buffer and keeps the output channels of
-//! 4 to 8 adjacent pixels in AVX-512 registers while it adds every tap's
-//! products into them.
+//! on the 3-channel image of a ResNet-18 took about 30% of its run. This kernel reads each
+//! image from a zero-bordered copy, which [`pad_images`] writes once per call into the
+//! session's scratch. It keeps the output channels of 4 to 8 adjacent pixels in AVX-512
+//! registers while it adds every tap's products into them.
 //!
 //! It accumulates with fused multiply-adds in the reduction order of
 //! im2col, as the SGEMM does, but the SGEMM may group its sums differently,
 //! so results can differ in the last bit.
+
+use rayon::prelude::*;
+
+use super::geometry::ConvGeometry;
 
 /// Most input channels that the kernel takes.
 const MAX_CHANNELS: usize = 4;
@@ -39,31 +43,113 @@ fn cpu_supported() -> bool {
     }
 }
 
+/// One image with its zero border, so that every tap of the kernel reads a value.
+#[derive(Clone, Copy, Debug)]
+struct Padded {
+    /// Pixels per row and rows, border included.
+    width: usize,
+    height: usize,
+    channels: usize,
+}
+
+impl Padded {
+    fn new(geom: &ConvGeometry) -> Self {
+        Self {
+            width: geom.in_w + 2 * geom.padding[1],
+            height: geom.in_h + 2 * geom.padding[0],
+            channels: geom.in_channels,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.width * self.height * self.channels
+    }
+
+    /// Copies the NHWC `image` into the middle of `dst` and zeroes the border. The border is
+    /// written on every call, because the scratch may hold another conv's image.
+    fn fill(&self, geom: &ConvGeometry, image: &[f32], dst: &mut [f32]) {
+        let line = self.width * self.channels;
+        let (top, left) = (geom.padding[0], geom.padding[1] * self.channels);
+        let src_line = geom.in_w * self.channels;
+        let (border_top, rest) = dst[..self.len()].split_at_mut(top * line);
+        border_top.fill(0.0);
+        let (middle, border_bottom) = rest.split_at_mut(geom.in_h * line);
+        border_bottom.fill(0.0);
+        for (dst_line, src) in middle
+            .chunks_exact_mut(line)
+            .zip(image.chunks_exact(src_line))
+        {
+            let (border_left, rest) = dst_line.split_at_mut(left);
+            border_left.fill(0.0);
+            let (inside, border_right) = rest.split_at_mut(src_line);
+            inside.copy_from_slice(src);
+            border_right.fill(0.0);
+        }
+    }
+}
+
+/// Scratch elements that [`pad_images`] needs per image.
+pub(crate) fn padded_image_len(geom: &ConvGeometry) -> usize {
+    Padded::new(geom).len()
+}
+
+/// Copies every NHWC image of `input` into `padded` with a zero border, one image after the
+/// other. `padded` must contain `padded_image_len(geom)` elements per image and may be longer.
+/// With `parallel`, the images are copied on the current rayon pool.
+pub(crate) fn pad_images(geom: &ConvGeometry, input: &[f32], padded: &mut [f32], parallel: bool) {
+    let layout = Padded::new(geom);
+    let image_len = geom.in_h * geom.in_w * geom.in_channels;
+    if image_len == 0 || layout.len() == 0 {
+        return;
+    }
+    let images = input.len() / image_len;
+    let padded = &mut padded[..images * layout.len()];
+    if parallel && images > 1 {
+        padded
+            .par_chunks_exact_mut(layout.len())
+            .zip(input.par_chunks_exact(image_len))
+            .for_each(|(dst, image)| layout.fill(geom, image, dst));
+    } else {
+        for (dst, image) in padded
+            .chunks_exact_mut(layout.len())
+            .zip(input.chunks_exact(image_len))
+        {
+            layout.fill(geom, image, dst);
+        }
+    }
+}
+
 /// Writes `out` (rows from `first_row` on, without bias) with the direct
 /// kernel and returns true, or returns false without writing when the
-/// kernel does not apply. `columns` is the `[k, o]` weight transpose.
+/// kernel does not apply. `columns` is the `[k, o]` weight transpose, and
+/// `padded` contains every image that the rows read, as [`pad_images`] wrote them.
 pub(crate) fn direct_conv(
-    geom: &super::geometry::ConvGeometry,
+    geom: &ConvGeometry,
     columns: &[f32],
-    input: &[f32],
+    padded: &[f32],
     first_row: usize,
     out: &mut [f32],
 ) -> bool {
     let k = geom.k(geom.in_channels);
     let o = columns.len() / k.max(1);
-    if !applies(1, geom.in_channels, o) || columns.len() != k * o {
+    if o == 0 || !applies(1, geom.in_channels, o) || columns.len() != k * o {
+        return false;
+    }
+    let rows = out.len() / o;
+    let images = (first_row + rows).div_ceil(geom.out_pixels().max(1));
+    if padded.len() < images * padded_image_len(geom) {
         return false;
     }
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: `applies` checked AVX-512 F and that `o` is a multiple of
-        // 16 of at most 64.
-        unsafe { x86::rows(geom, columns, o, input, first_row, out) };
+        // 16 of at most 64, and `padded` covers every image the rows read.
+        unsafe { x86::rows(geom, columns, o, padded, first_row, out) };
         true
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (input, first_row, out);
+        let _ = (padded, first_row, out);
         false
     }
 }
@@ -72,17 +158,18 @@ pub(crate) fn direct_conv(
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::LANES;
+    use super::{Padded, LANES};
     use crate::ops::geometry::ConvGeometry;
 
     /// # Safety
     /// AVX-512 F must be available, and `o` must be a multiple of 16 of at
-    /// most 64 with `columns.len() == k * o`.
+    /// most 64 with `columns.len() == k * o`. `padded` must contain every
+    /// image that the rows read, as `pad_images` wrote them.
     pub(super) unsafe fn rows(
         geom: &ConvGeometry,
         columns: &[f32],
         o: usize,
-        input: &[f32],
+        padded: &[f32],
         first_row: usize,
         out: &mut [f32],
     ) {
@@ -93,10 +180,10 @@ mod x86 {
         // SAFETY: forwarded from the caller, with `V = o / 16`.
         unsafe {
             match o / LANES {
-                1 => pixel_groups::<8, 1>(geom, columns, input, first_row, out),
-                2 => pixel_groups::<8, 2>(geom, columns, input, first_row, out),
-                3 => pixel_groups::<6, 3>(geom, columns, input, first_row, out),
-                _ => pixel_groups::<4, 4>(geom, columns, input, first_row, out),
+                1 => pixel_groups::<8, 1>(geom, columns, padded, first_row, out),
+                2 => pixel_groups::<8, 2>(geom, columns, padded, first_row, out),
+                3 => pixel_groups::<6, 3>(geom, columns, padded, first_row, out),
+                _ => pixel_groups::<4, 4>(geom, columns, padded, first_row, out),
             }
         }
     }
@@ -109,15 +196,13 @@ mod x86 {
     unsafe fn pixel_groups<const P: usize, const V: usize>(
         geom: &ConvGeometry,
         columns: &[f32],
-        input: &[f32],
+        padded: &[f32],
         first_row: usize,
         out: &mut [f32],
     ) {
-        let (c, o) = (geom.in_channels, LANES * V);
+        let o = LANES * V;
         let rows = out.len() / o;
-        let padded = Padded::new(geom);
-        let mut image = vec![0.0f32; padded.len()];
-        let mut loaded = usize::MAX;
+        let layout = Padded::new(geom);
 
         // Runs of consecutive output pixels inside one output row and image.
         let mut row = 0;
@@ -126,56 +211,20 @@ mod x86 {
             let (n, within) = (pixel / geom.out_pixels(), pixel % geom.out_pixels());
             let (oy, ox) = (within / geom.out_w, within % geom.out_w);
             let len = (geom.out_w - ox).min(rows - row).min(P);
-            if loaded != n {
-                let image_len = geom.in_h * geom.in_w * c;
-                padded.fill(geom, &input[n * image_len..][..image_len], &mut image);
-                loaded = n;
-            }
+            let image = &padded[n * layout.len()..][..layout.len()];
             let y_rows = &mut out[row * o..(row + len) * o];
-            // SAFETY: forwarded from the caller; `padded` covers every tap
+            // SAFETY: forwarded from the caller; `image` covers every tap
             // of these pixels, and `y_rows` contains `len` rows of `o`.
             unsafe {
                 if len == P {
-                    run::<P, V>(geom, &padded, &image, columns, [oy, ox], y_rows);
+                    run::<P, V>(geom, &layout, image, columns, [oy, ox], y_rows);
                 } else {
                     for (p, y_row) in y_rows.chunks_exact_mut(o).enumerate() {
-                        run::<1, V>(geom, &padded, &image, columns, [oy, ox + p], y_row);
+                        run::<1, V>(geom, &layout, image, columns, [oy, ox + p], y_row);
                     }
                 }
             }
             row += len;
-        }
-    }
-
-    /// One image with its zero padding, so that every tap reads a value.
-    struct Padded {
-        /// Pixels per row and rows, padding included.
-        width: usize,
-        height: usize,
-        channels: usize,
-    }
-
-    impl Padded {
-        fn new(geom: &ConvGeometry) -> Self {
-            Self {
-                width: geom.in_w + 2 * geom.padding[1],
-                height: geom.in_h + 2 * geom.padding[0],
-                channels: geom.in_channels,
-            }
-        }
-
-        fn len(&self) -> usize {
-            self.width * self.height * self.channels
-        }
-
-        /// Copies `image` into the middle of `dst`, whose border stays zero.
-        fn fill(&self, geom: &ConvGeometry, image: &[f32], dst: &mut [f32]) {
-            let c = geom.in_channels;
-            let line = geom.in_w * c;
-            for (y, src) in image.chunks_exact(line).enumerate() {
-                let start = ((y + geom.padding[0]) * self.width + geom.padding[1]) * c;
-                dst[start..start + line].copy_from_slice(src);
-            }
         }
     }
 
@@ -323,8 +372,20 @@ mod tests {
                 ),
             ] {
                 let mut cols = vec![0.0; tiling.scratch_rows(rows) * k];
+                // NaN in the scratch stands in for an image left by another conv. The border
+                // must be rewritten, or the NaN would reach the output.
+                let mut padded = vec![f32::NAN; batch * super::padded_image_len(&geom) + 7];
                 let mut out = vec![f32::NAN; rows * o];
-                float_conv(&geom, &weights, relu, tiling, &input, &mut cols, &mut out);
+                float_conv(
+                    &geom,
+                    &weights,
+                    relu,
+                    tiling,
+                    &input,
+                    &mut cols,
+                    &mut padded,
+                    &mut out,
+                );
                 for (index, (&got, &want)) in out.iter().zip(&expected).enumerate() {
                     let want = if relu { want.max(0.0) } else { want };
                     assert!(
@@ -332,6 +393,55 @@ mod tests {
                         "{geom:?} output {index}: {got} against {want}"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn pad_images_writes_border_and_copy() {
+        // The kernel reads nothing but this buffer, so a buffer equal to a zeroed one with the
+        // image copied in gives the same results as a fresh allocation.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        // (channels, in_hw, padding, batch)
+        let cases = [
+            (1, [5, 4], [1, 1], 1),
+            (3, [4, 6], [3, 2], 3),
+            (2, [3, 3], [0, 2], 2),
+            (4, [2, 5], [2, 0], 2),
+        ];
+        for (c, [h, w], padding, batch) in cases {
+            let geom = ConvGeometry::new(c, [h, w], [1, 1], [1, 1], padding, [1, 1]).unwrap();
+            let input: Vec<f32> = (0..batch * h * w * c)
+                .map(|_| rng.gen_range(-2.0..2.0))
+                .collect();
+            let (ph, pw) = (h + 2 * padding[0], w + 2 * padding[1]);
+            let mut expected = vec![0.0f32; batch * ph * pw * c];
+            for n in 0..batch {
+                for y in 0..h {
+                    for x in 0..w {
+                        for ci in 0..c {
+                            let dst = ((n * ph + y + padding[0]) * pw + x + padding[1]) * c + ci;
+                            expected[dst] = input[((n * h + y) * w + x) * c + ci];
+                        }
+                    }
+                }
+            }
+            assert_eq!(super::padded_image_len(&geom) * batch, expected.len());
+            for parallel in [false, true] {
+                let mut padded = vec![f32::NAN; expected.len() + 5];
+                super::pad_images(&geom, &input, &mut padded, parallel);
+                let (written, rest) = padded.split_at(expected.len());
+                assert!(
+                    written
+                        .iter()
+                        .zip(&expected)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{geom:?}, parallel {parallel}"
+                );
+                assert!(
+                    rest.iter().all(|v| v.is_nan()),
+                    "{geom:?}: wrote past the images"
+                );
             }
         }
     }

@@ -104,6 +104,11 @@ impl FloatConvWeights {
 }
 
 /// Runs a float convolution over an NHWC batch with fused bias and optional ReLU.
+///
+/// `cols` contains `tiling.scratch_rows(rows)` im2col rows. `padded` is the direct kernel's
+/// scratch, with [`super::direct_conv::padded_image_len`] elements per image when
+/// `weights.columns` is present. With less, the conv runs on im2col instead.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn float_conv(
     geom: &ConvGeometry,
     weights: &FloatConvWeights,
@@ -111,6 +116,7 @@ pub(crate) fn float_conv(
     tiling: Tiling,
     input: &[f32],
     cols: &mut [f32],
+    padded: &mut [f32],
     out: &mut [f32],
 ) {
     let groups = weights.groups;
@@ -123,10 +129,29 @@ pub(crate) fn float_conv(
         acc: 0,
         out: o,
     };
+    let images = input
+        .len()
+        .checked_div(geom.in_h * geom.in_w * geom.in_channels)
+        .unwrap_or(0);
+    let padded_len = images * super::direct_conv::padded_image_len(geom);
+    let direct_columns = weights
+        .columns
+        .as_deref()
+        .filter(|_| padded.len() >= padded_len);
+    debug_assert_eq!(
+        direct_columns.is_some(),
+        weights.columns.is_some(),
+        "the arena sizes the direct kernel's scratch"
+    );
+    // Each image is copied once here, not once per tile that reads it.
+    if direct_columns.is_some() {
+        super::direct_conv::pad_images(geom, input, padded, tiling.workers > 1);
+    }
+    let padded: &[f32] = &padded[..padded_len.min(padded.len())];
     let mut no_acc: [f32; 0] = [];
     let result: Result<(), ()> = for_each_tile(tiling, widths, cols, &mut no_acc, out, |tile| {
-        let direct = weights.columns.as_deref().is_some_and(|columns| {
-            super::direct_conv::direct_conv(geom, columns, input, tile.first_row, tile.out)
+        let direct = direct_columns.is_some_and(|columns| {
+            super::direct_conv::direct_conv(geom, columns, padded, tile.first_row, tile.out)
         });
         if !direct {
             for g in 0..groups {
@@ -198,8 +223,18 @@ mod tests {
         let weights = FloatConvWeights::from_oihw(&weight, shape, 2, bias.clone());
         let tiling = Tiling::for_rows(20, 2, 36);
         let mut cols = vec![0.0; tiling.scratch_rows(20) * 18];
+        let mut padded = Vec::new();
         let mut out = vec![0.0; 20 * 4];
-        float_conv(&geom, &weights, false, tiling, &input, &mut cols, &mut out);
+        float_conv(
+            &geom,
+            &weights,
+            false,
+            tiling,
+            &input,
+            &mut cols,
+            &mut padded,
+            &mut out,
+        );
 
         for y in 0..4 {
             for x in 0..5 {
