@@ -65,11 +65,11 @@ struct Args {
     #[arg(long, value_parser = parse_count)]
     warmup_64: Option<usize>,
 
-    /// Batch-64 rounds, as --rounds. Default: 5, or 2 for large networks (3 with --quick).
+    /// Batch-64 rounds, as --rounds. Default: 8, or 2 for large networks (3 with --quick).
     #[arg(long, value_parser = parse_count)]
     rounds_64: Option<usize>,
 
-    /// Batch-64 timed runs per engine and round. Default: 2, or 1 for large networks (1 with --quick).
+    /// Batch-64 timed runs per engine and round. Default: 4, or 1 for large networks (1 with --quick).
     #[arg(long, value_parser = parse_count)]
     iterations_64: Option<usize>,
 
