@@ -13,7 +13,10 @@ use crate::program::{PackedConv, PackedWeights, Program, Shape, Step, StepOp};
 
 /// Buffers for one batch size: a slot per simultaneously live tensor plus GEMM scratch.
 pub(crate) struct Arena {
+    /// Images of the current run; [`Arena::set_batch`] changes it.
     pub batch: usize,
+    /// Images the buffers are allocated for.
+    capacity: usize,
     f32_slots: Vec<Vec<f32>>,
     u8_slots: Vec<Vec<u8>>,
     scratch: Scratch,
@@ -128,11 +131,24 @@ impl Arena {
         }
         Ok(Self {
             batch,
+            capacity: batch,
             f32_slots,
             u8_slots,
             scratch,
             tilings,
         })
+    }
+
+    /// Sets the images of the next runs to `batch`, at most the allocated number. The buffers
+    /// and tilings stay valid because every step takes the first `batch` images' worth of each
+    /// buffer, and a single-thread tiling needs no more scratch for fewer rows.
+    pub fn set_batch(&mut self, batch: usize) {
+        assert!(
+            (1..=self.capacity).contains(&batch),
+            "batch {batch} outside the arena's 1..={} images",
+            self.capacity
+        );
+        self.batch = batch;
     }
 
     /// Copies an NCHW batch into the input slot as NHWC.
@@ -222,6 +238,7 @@ pub(crate) fn execute(ctx: &Context<'_>, arena: &mut Arena) -> Result<(), Engine
             u8_slots,
             scratch,
             tilings,
+            ..
         } = arena;
         let tiling = tilings[index];
         // The output slot is distinct from every input slot (see `plan::assign_slots`), so

@@ -17,6 +17,7 @@ pub mod kernels;
 
 pub mod ffi;
 
+mod chunks;
 mod engine;
 mod error;
 mod exec;

@@ -1,10 +1,12 @@
 //! Sessions: a thread pool, a kernel set, per-precision decisions and reusable buffers.
 
 use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
-use ndarray::{Array2, ArrayView4, Axis, Slice};
+use ndarray::{s, Array2, ArrayView4, Axis, Slice};
 use rayon::prelude::*;
 
+use crate::chunks::GuidedChunks;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::exec::{execute, prepare_weights, Arena, Context};
@@ -83,9 +85,9 @@ pub struct Session {
 enum BatchPlan {
     /// Every step splits its own rows over the threads, with one join per step. Used when the
     /// batch has fewer images than threads, or when an uneven split would idle a thread.
-    Layers(Arena),
-    /// One contiguous group of images per thread. Each group runs the whole network on its own
-    /// buffers, so the threads do not synchronize between steps.
+    Layers(Box<Arena>),
+    /// Threads claim chunks of images ([`GuidedChunks`]) and run the whole network on each
+    /// chunk in their own arena, so they do not synchronize between steps.
     Images(Vec<Arena>),
 }
 
@@ -96,40 +98,27 @@ impl BatchPlan {
         batch: usize,
         threads: usize,
     ) -> Result<Self, EngineError> {
-        let groups = image_groups(batch, threads);
-        if groups.len() <= 1 {
-            return Ok(BatchPlan::Layers(Arena::new(
+        if !split_by_images(batch, threads) {
+            return Ok(BatchPlan::Layers(Box::new(Arena::new(
                 program, layout, batch, threads,
-            )?));
+            )?)));
         }
-        // Each group runs on one thread, so its steps use the single-thread tiling.
-        let arenas = groups
-            .iter()
-            .map(|range| Arena::new(program, layout, range.len(), 1))
+        // Each chunk runs on one thread, so its steps use the single-thread tiling.
+        let chunk = GuidedChunks::max_len(batch, threads);
+        let arenas = (0..threads)
+            .map(|_| Arena::new(program, layout, chunk, 1))
             .collect::<Result<_, _>>()?;
         Ok(BatchPlan::Images(arenas))
     }
 }
 
-/// Splits `batch` images into one contiguous group per thread, with sizes that differ by at
-/// most one image. Returns a single group when there are fewer images than threads. It also
-/// returns a single group for an unequal split of fewer than 4 images per thread, because the
-/// smaller groups would then leave their threads idle for more than a quarter of the run.
-fn image_groups(batch: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
-    let even = batch.is_multiple_of(threads);
-    if threads <= 1 || batch < threads || !(even || batch >= 4 * threads) {
-        return std::iter::once(0..batch).collect();
-    }
-    let (base, extra) = (batch / threads, batch % threads);
-    let mut start = 0;
-    (0..threads)
-        .map(|group| {
-            let len = base + usize::from(group < extra);
-            let range = start..start + len;
-            start += len;
-            range
-        })
-        .collect()
+/// Returns true when the threads should split `batch` by images rather than split every
+/// step's rows. An even split needs at least one image per thread. An uneven one needs 4 images
+/// per thread, because with fewer the last chunks would leave threads idle for more than a
+/// quarter of the run.
+fn split_by_images(batch: usize, threads: usize) -> bool {
+    let even = batch.is_multiple_of(threads.max(1));
+    threads > 1 && batch >= threads && (even || batch >= 4 * threads)
 }
 
 impl std::fmt::Debug for Session {
@@ -293,27 +282,28 @@ impl Session {
                 Ok(arena.read_output(program, layout))
             }
             BatchPlan::Images(arenas) => {
-                let groups = image_groups(n, *threads);
+                let chunks = GuidedChunks::new(n, arenas.len());
+                let classes = program.tensors[program.output].shape.len();
+                let logits = Mutex::new(Array2::<f32>::zeros((n, classes)));
                 pool.install(|| {
-                    arenas
-                        .par_iter_mut()
-                        .zip(groups)
-                        .try_for_each(|(arena, range)| {
-                            arena.write_input(
-                                program,
-                                layout,
-                                input.slice_axis(Axis(0), Slice::from(range)),
-                            );
-                            execute(&ctx, arena)
-                        })
+                    arenas.par_iter_mut().try_for_each(|arena| {
+                        while let Some(range) = chunks.claim() {
+                            arena.set_batch(range.len());
+                            let images = input.slice_axis(Axis(0), Slice::from(range.clone()));
+                            arena.write_input(program, layout, images);
+                            if let Err(error) = execute(&ctx, arena) {
+                                chunks.cancel();
+                                return Err(error);
+                            }
+
+                            let part = arena.read_output(program, layout);
+                            let mut logits = logits.lock().unwrap_or_else(PoisonError::into_inner);
+                            logits.slice_mut(s![range, ..]).assign(&part);
+                        }
+                        Ok(())
+                    })
                 })?;
-                let parts: Vec<Array2<f32>> = arenas
-                    .iter()
-                    .map(|arena| arena.read_output(program, layout))
-                    .collect();
-                let views: Vec<_> = parts.iter().map(|part| part.view()).collect();
-                Ok(ndarray::concatenate(Axis(0), &views)
-                    .expect("every group has the same logit count"))
+                Ok(logits.into_inner().unwrap_or_else(PoisonError::into_inner))
             }
         }
     }
@@ -321,19 +311,25 @@ impl Session {
 
 #[cfg(test)]
 mod tests {
-    use super::image_groups;
+    use super::split_by_images;
 
     #[test]
-    fn image_groups_cover_batch_evenly() {
-        assert_eq!(image_groups(64, 2), vec![0..32, 32..64]);
-        assert_eq!(image_groups(9, 2), vec![0..5, 5..9]);
-        assert_eq!(image_groups(6, 3), vec![0..2, 2..4, 4..6]);
+    fn even_batches_split_by_images() {
+        assert!(split_by_images(64, 2));
+        assert!(split_by_images(2, 2));
+        assert!(split_by_images(6, 3));
     }
 
     #[test]
-    fn image_groups_keep_small_batches_whole() {
-        assert_eq!(image_groups(1, 2), vec![0..1]);
-        assert_eq!(image_groups(3, 2), vec![0..3]);
-        assert_eq!(image_groups(64, 1), vec![0..64]);
+    fn uneven_batches_need_four_per_thread() {
+        assert!(split_by_images(9, 2));
+        assert!(!split_by_images(3, 2));
+        assert!(!split_by_images(7, 2));
+    }
+
+    #[test]
+    fn small_batches_split_by_rows() {
+        assert!(!split_by_images(1, 2));
+        assert!(!split_by_images(64, 1));
     }
 }

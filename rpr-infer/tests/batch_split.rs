@@ -1,5 +1,5 @@
-//! A batch that a session splits into one group of images per thread gives the same logits as
-//! the whole batch on one thread. Each image's arithmetic does not depend on the other images,
+//! A batch that a session splits into chunks of images over its threads gives the same logits
+//! as the whole batch on one thread. Each image's arithmetic does not depend on the other images,
 //! so the logits must agree bit for bit in both precisions.
 
 mod common;
@@ -31,13 +31,17 @@ fn split_batch_matches_one_thread() {
         let fixture = common::fixture("resnet20", 1, 8, bits, 31);
         let engine = Engine::from_bytes(fixture.bytes).expect("engine");
         let mut rng = ChaCha8Rng::seed_from_u64(32);
-        // 4 images split evenly over 2 threads, and 9 split unevenly into 5 and 4.
-        for batch in [4, 9] {
+        // Threads claim chunks that shrink as the batch drains: 4 images on 2 threads run as
+        // four chunks of 1, 9 as 3+2+1+1+1+1, and 17 on 3 threads as 3+3+2+2+2+1+1+1+1+1.
+        for (batch, threads) in [(4, 2), (9, 2), (17, 3)] {
             let images = common::random_images(&mut rng, batch, engine.input_shape());
             for precision in [Precision::Int8, Precision::F32] {
                 let whole = logits(&engine, precision, 1, &images);
-                let split = logits(&engine, precision, 2, &images);
-                assert_eq!(split, whole, "{bits:?} {precision:?} batch {batch}");
+                let split = logits(&engine, precision, threads, &images);
+                assert_eq!(
+                    split, whole,
+                    "{bits:?} {precision:?} batch {batch}, {threads} threads"
+                );
             }
         }
     }
