@@ -31,13 +31,38 @@ def load_input(path, shape):
     return values.reshape(shape)
 
 
+def describe(error):
+    """Return the exception's type and message; a bare KeyError message is only the key."""
+    return f"{type(error).__name__}: {error}"
+
+
+def is_count(value, minimum):
+    # bool is a subclass of int in Python, but `true` is no count.
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
 def validate_request(request):
+    if not isinstance(request, dict):
+        raise ValueError(f"the request is a JSON {type(request).__name__}, expected an object")
     for key in ("warmup", "rounds", "iterations_per_round"):
         value = request.get(key)
-        if not isinstance(value, int) or value < 0 or (key != "warmup" and value == 0):
-            raise ValueError(f"request field '{key}' is {value!r}, expected a positive integer")
-    if not isinstance(request.get("configs"), list):
+        if not is_count(value, 0 if key == "warmup" else 1):
+            expected = "a non-negative integer" if key == "warmup" else "a positive integer"
+            raise ValueError(f"request field '{key}' is {value!r}, expected {expected}")
+    configs = request.get("configs")
+    if not isinstance(configs, list):
         raise ValueError("request field 'configs' is missing or not a list")
+    for index, config in enumerate(configs):
+        if not isinstance(config, dict):
+            raise ValueError(f"configs[{index}] is {config!r}, expected an object")
+        missing = [key for key in ("id", "model", "threads", "input", "shape") if key not in config]
+        if missing:
+            raise ValueError(f"configs[{index}] lacks the fields {missing}")
+        if not is_count(config["threads"], 1):
+            raise ValueError(f"configs[{index}].threads is {config['threads']!r}, expected a positive integer")
+        shape = config["shape"]
+        if not isinstance(shape, list) or len(shape) != 4 or not all(is_count(dim, 1) for dim in shape):
+            raise ValueError(f"configs[{index}].shape is {shape!r}, expected 4 positive integers (NCHW)")
 
 
 class Config:
@@ -55,9 +80,9 @@ class Config:
         self.error = None
         try:
             batch = load_input(spec["input"], spec["shape"])
-            self.run = load(spec["model"], int(spec["threads"]), batch)
+            self.run = load(spec["model"], spec["threads"], batch)
         except Exception as error:  # noqa: BLE001 - reported per configuration
-            self.error = f"failed to load {spec.get('model')}: {error}"
+            self.error = f"failed to load {spec['model']}: {describe(error)}"
 
     def time_runs(self, count):
         if self.error is not None:
@@ -68,7 +93,7 @@ class Config:
                 self.run()
                 self.samples_ms.append((time.perf_counter_ns() - start) / 1e6)
         except Exception as error:  # noqa: BLE001 - reported per configuration
-            self.error = f"inference failed: {error}"
+            self.error = f"inference failed: {describe(error)}"
 
     def warm_up(self, count):
         # The first run returns the logits and counts as a warm-up run, so a
@@ -80,7 +105,7 @@ class Config:
             for _ in range(count - 1):
                 self.run()
         except Exception as error:  # noqa: BLE001 - reported per configuration
-            self.error = f"inference failed: {error}"
+            self.error = f"inference failed: {describe(error)}"
             return
         bad = np.argwhere(~np.isfinite(output))
         if bad.size:

@@ -17,12 +17,31 @@ def attributes(onnx, node):
     return {attribute.name: onnx.helper.get_attribute_value(attribute) for attribute in node.attribute}
 
 
+def label(node):
+    """Return the node's name, or its op type and output when the name is empty."""
+    return repr(node.name) if node.name else f"{node.op_type} -> {node.output[0]!r}"
+
+
 def symmetric_padding(node, pads):
     """Return the per-axis padding of ONNX `pads` [top, left, bottom, right]."""
     half = len(pads) // 2
     if list(pads[:half]) != list(pads[half:]):
-        raise ValueError(f"node {node.name!r} has asymmetric pads {list(pads)}, which PyTorch layers cannot express")
+        raise ValueError(f"node {label(node)} has asymmetric pads {list(pads)}, which PyTorch layers cannot express")
     return tuple(pads[:half])
+
+
+def reject_unmapped(node, attrs, expected):
+    """Raise for attributes whose value the layer mapping would silently ignore.
+
+    `expected` maps an attribute name to the values that the mapping handles. An
+    attribute absent from the node takes its ONNX default, which is one of them.
+    """
+    for name, allowed in expected.items():
+        if name in attrs and attrs[name] not in allowed:
+            raise ValueError(
+                f"node {label(node)} has {name}={attrs[name]!r}, which this script does not map to a PyTorch layer; "
+                f"supported: {allowed}"
+            )
 
 
 class Add:
@@ -45,8 +64,11 @@ def make_layer(torch, onnx, node, weights):
     op = node.op_type
     attrs = attributes(onnx, node)
     tensor = lambda name: torch.from_numpy(weights[name].copy())
+    # b"NOTSET" is how the onnx package returns the default string attribute.
+    explicit_padding = {"auto_pad": [b"NOTSET", "NOTSET"]}
 
     if op == "Conv":
+        reject_unmapped(node, attrs, explicit_padding)
         weight = tensor(node.input[1])
         out_channels, in_per_group = weight.shape[:2]
         has_bias = len(node.input) > 2 and node.input[2] != ""
@@ -75,6 +97,7 @@ def make_layer(torch, onnx, node, weights):
     if op == "Relu":
         return nn.ReLU(), node.input[:1]
     if op == "MaxPool" or op == "AveragePool":
+        reject_unmapped(node, attrs, {**explicit_padding, "dilations": [[1, 1]], "storage_order": [0]})
         kind = nn.MaxPool2d if op == "MaxPool" else nn.AvgPool2d
         options = {"ceil_mode": bool(attrs.get("ceil_mode", 0))}
         if op == "AveragePool":
@@ -84,21 +107,24 @@ def make_layer(torch, onnx, node, weights):
     if op == "GlobalAveragePool":
         return nn.AdaptiveAvgPool2d(1), node.input[:1]
     if op == "Flatten":
-        return nn.Flatten(attrs.get("axis", 1)), node.input[:1]
+        # nn.Flatten(1) keeps the batch axis and joins the rest, which is ONNX's axis 1 only.
+        reject_unmapped(node, attrs, {"axis": [1]})
+        return nn.Flatten(1), node.input[:1]
     if op == "Gemm":
         if attrs.get("transA", 0) != 0 or attrs.get("transB", 0) != 1 or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0:
-            raise ValueError(f"node {node.name!r}: only Gemm with transB=1, alpha=1 and beta=1 maps to nn.Linear, got {attrs}")
+            raise ValueError(f"node {label(node)}: only Gemm with transB=1, alpha=1 and beta=1 maps to nn.Linear, got {attrs}")
         weight = tensor(node.input[1])
-        layer = nn.Linear(weight.shape[1], weight.shape[0], bias=len(node.input) > 2)
+        has_bias = len(node.input) > 2 and node.input[2] != ""
+        layer = nn.Linear(weight.shape[1], weight.shape[0], bias=has_bias)
         layer.weight.data.copy_(weight)
-        if len(node.input) > 2:
+        if has_bias:
             layer.bias.data.copy_(tensor(node.input[2]))
         return layer, node.input[:1]
     if op == "Add":
         return Add(), node.input[:2]
     if op == "Concat":
         return Concat(torch, attrs["axis"]), list(node.input)
-    raise ValueError(f"node {node.name!r} has op type {op}, which this script does not map to a PyTorch layer")
+    raise ValueError(f"node {label(node)} has op type {op}, which this script does not map to a PyTorch layer")
 
 
 def build_module(torch, onnx, path):
@@ -121,9 +147,13 @@ def build_module(torch, onnx, path):
                 self.steps.append((layer, list(inputs), node.output[0]))
             self.input_name = graph_inputs[0]
             self.output_name = model.graph.output[0].name
+            # Initializers that a node reads as an activation, such as a constant operand of Add.
+            read = {name for _, inputs, _ in self.steps for name in inputs}
+            self.constants = {name: torch.from_numpy(weights[name].copy()) for name in read if name in weights}
 
         def forward(self, x):
-            values = {self.input_name: x}
+            values = dict(self.constants)
+            values[self.input_name] = x
             for layer, inputs, output in self.steps:
                 values[output] = layer(*(values[name] for name in inputs))
             return values[self.output_name]

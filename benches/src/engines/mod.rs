@@ -26,7 +26,7 @@ pub enum BackendError {
     Load { engine: &'static str, model: String, message: String },
     #[error("{engine}: inference failed: {message}")]
     Run { engine: &'static str, message: String },
-    #[error("ONNX Runtime script: {0}")]
+    #[error("Python script: {0}")]
     Script(String),
     #[error("input file {path}: {message}")]
     Input { path: PathBuf, message: String },
