@@ -57,10 +57,9 @@ pub const LARGE_NETWORK_MACS: u64 = 200_000_000;
 
 impl NetworkSchedule {
     /// Default of networks up to [`LARGE_NETWORK_MACS`]. Batch 64 gets 32
-    /// timed runs from 8 processes because on a shared 2-vCPU machine a
-    /// whole process can land in a slow period: fresh processes of ternary
-    /// ResNet-20 on 2 threads had a median of either about 5.9 or 6.9 ms per
-    /// batch, so a median over few processes jumped between the two.
+    /// timed runs from 8 processes, because on a shared machine a whole
+    /// process can land in a slow period. With 10 runs from 5 processes the
+    /// median followed whichever period most of the processes hit.
     pub const SMALL: NetworkSchedule = NetworkSchedule {
         batch1: Schedule { warmup: 10, rounds: 10, iterations_per_round: 20 },
         batch64: Schedule { warmup: 2, rounds: 8, iterations_per_round: 4 },
