@@ -3,14 +3,11 @@
 //! after the CRCs, such as the packed code validation of the reader, with
 //! corrupt content.
 
-use prost::Message;
-
 use super::container::{Preamble, PREAMBLE_LEN};
 use super::error::FormatError;
-use super::proto::Header;
-use super::reader::RprFile;
+use super::reader::{self, RprFile};
 use super::tensor::TensorInfo;
-use super::{compress, writer};
+use super::writer;
 
 /// Applies `patch` to the payload of tensor `name` in the valid file `bytes`
 /// and returns the rebuilt file, whose tensor table CRC-32, header CRC-32 and
@@ -39,21 +36,11 @@ pub fn patch_tensor(bytes: Vec<u8>, name: &str, patch: impl FnOnce(&mut [u8])) -
         tensors.iter().map(|info| bytes[info.offset..info.offset + info.length].to_vec()).collect();
     patch(&mut payloads[index]);
 
-    let mut header = decode_header(bytes)?;
+    let mut header = reader::decode_header(bytes, &Preamble::parse(bytes)?)?;
     let table = header.tensors.get_or_insert_with(Default::default);
     table.crc32s[index] = crc32fast::hash(&payloads[index]);
 
     let payloads: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
     writer::assemble(&header, file.version(), &payloads)
         .map_err(|error| FormatError::invalid("header", PREAMBLE_LEN as u64, error.to_string()))
-}
-
-/// Decodes the header of a file that already passed validation.
-fn decode_header(bytes: &[u8]) -> Result<Header, FormatError> {
-    let preamble = Preamble::parse(bytes)?;
-    let stored = &bytes[PREAMBLE_LEN..PREAMBLE_LEN + preamble.header_len as usize];
-    let decoded = compress::inflate(stored, preamble.decoded_header_len as usize)
-        .map_err(|reason| FormatError::invalid("header", PREAMBLE_LEN as u64, reason))?;
-    Header::decode(decoded.as_slice())
-        .map_err(|source| FormatError::HeaderDecode { offset: PREAMBLE_LEN as u64, source })
 }

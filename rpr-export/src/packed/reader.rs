@@ -176,12 +176,7 @@ impl RprFile {
         let bytes = storage.bytes();
         let preamble = Preamble::parse(bytes)?;
         let header_end = PREAMBLE_LEN + preamble.header_len as usize;
-        let stored = &bytes[PREAMBLE_LEN..header_end];
-        table::check_crc("header", PREAMBLE_LEN as u64, stored, preamble.header_crc32)?;
-        let decoded = compress::inflate(stored, preamble.decoded_header_len as usize)
-            .map_err(|reason| FormatError::invalid("header", PREAMBLE_LEN as u64, reason))?;
-        let header = Header::decode(decoded.as_slice())
-            .map_err(|source| FormatError::HeaderDecode { offset: PREAMBLE_LEN as u64, source })?;
+        let header = decode_header(bytes, &preamble)?;
 
         let version = (preamble.major, preamble.minor);
         header::check_sections(&header, version)?;
@@ -205,6 +200,16 @@ impl RprFile {
             producer: header.producer,
         })
     }
+}
+
+/// Checks the CRC-32 of the compressed header that follows the preamble and
+/// decodes it. `preamble` is the parsed preamble of `bytes`.
+pub(crate) fn decode_header(bytes: &[u8], preamble: &Preamble) -> Result<Header, FormatError> {
+    let stored = &bytes[PREAMBLE_LEN..PREAMBLE_LEN + preamble.header_len as usize];
+    table::check_crc("header", PREAMBLE_LEN as u64, stored, preamble.header_crc32)?;
+    let decoded = compress::inflate(stored, preamble.decoded_header_len as usize)
+        .map_err(|reason| FormatError::invalid("header", PREAMBLE_LEN as u64, reason))?;
+    Header::decode(decoded.as_slice()).map_err(|source| FormatError::HeaderDecode { offset: PREAMBLE_LEN as u64, source })
 }
 
 /// Converts and validates the model description. Errors point at the start
