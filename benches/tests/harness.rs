@@ -23,6 +23,10 @@ use rpr_benches::timing::{Schedule, SchedulePlan, ScheduleOverrides};
 use rpr_core::quant::Bits;
 use rpr_infer::Precision;
 
+mod common;
+
+use common::{python_with, repo_root};
+
 /// Logit tolerance between f32 engines: summation order differs, and the
 /// logits of the random networks are of order 1 to 10.
 const F32_TOLERANCE: f32 = 1e-3;
@@ -38,24 +42,6 @@ fn prepared(dir: &Path) -> PreparedNetwork {
 fn max_abs_diff(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
     assert_eq!(a.dim(), b.dim());
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("benches sits in the workspace").to_path_buf()
-}
-
-/// Returns the project's Python interpreter if it can import `modules`
-/// (comma-separated), and otherwise prints why the check is skipped.
-fn python_with(modules: &str) -> Option<PathBuf> {
-    let python = repo_root().join(".venv/bin/python");
-    let import = format!("import {modules}");
-    let ok = std::process::Command::new(&python).args(["-c", &import]).status().map(|s| s.success());
-    if ok.unwrap_or(false) {
-        Some(python)
-    } else {
-        eprintln!("skipping the check: {} cannot run `{import}`", python.display());
-        None
-    }
 }
 
 fn python_with_ort() -> Option<PathBuf> {

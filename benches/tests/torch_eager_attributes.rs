@@ -3,15 +3,19 @@
 //! Each model is one Conv, sometimes followed by a pool or a Flatten, on a
 //! 1x28x28 input. The script builds its PyTorch layers from the node's
 //! attributes, so an attribute it ignores changes the output shape without
-//! an error: `auto_pad`, MaxPool `dilations` and a Flatten `axis` other than
-//! 1. Each configuration must come back with an `error`, or with the number of
-//! logit rows and columns that the ONNX operator definitions give.
+//! an error: `auto_pad`, MaxPool `dilations` and a Flatten `axis` other
+//! than one. Each configuration must come back with an `error`, or with the
+//! number of logit rows and columns that the ONNX operator definitions give.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rpr_benches::engines::script::{run_script, ScriptConfig};
 use rpr_benches::process::PROCESS_TIMEOUT;
 use rpr_benches::timing::Schedule;
+
+mod common;
+
+use common::{python_with, repo_root};
 
 const BATCH: usize = 3;
 
@@ -62,21 +66,9 @@ const CASES: [(&str, [usize; 2]); 3] = [
     ("flatten_axis_2", [BATCH * 4, 28 * 28]),
 ];
 
-fn venv_python() -> Option<PathBuf> {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    let ok = std::process::Command::new(&python)
-        .args(["-c", "import torch, onnx"])
-        .status()
-        .is_ok_and(|status| status.success());
-    if !ok {
-        eprintln!("skipping the check: {} cannot import torch and onnx", python.display());
-    }
-    ok.then_some(python)
-}
-
 #[test]
 fn ignored_onnx_attributes_are_rejected() {
-    let Some(python) = venv_python() else { return };
+    let Some(python) = python_with("torch, onnx") else { return };
     let dir = tempfile::tempdir().unwrap();
     let status = std::process::Command::new(&python)
         .args(["-c", MAKE_MODELS])
@@ -102,7 +94,7 @@ fn ignored_onnx_attributes_are_rejected() {
         })
         .collect();
     let schedule = Schedule { warmup: 0, rounds: 1, iterations_per_round: 1 };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/torch_bench.py");
+    let script = repo_root().join("scripts/torch_bench.py");
     let response = run_script(&python, &script, dir.path(), &configs, &schedule, PROCESS_TIMEOUT)
         .expect("the script runs");
 
@@ -128,7 +120,7 @@ fn ignored_onnx_attributes_are_rejected() {
 #[test]
 fn torch_script_error_names_pytorch() {
     let dir = tempfile::tempdir().unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/torch_bench.py");
+    let script = repo_root().join("scripts/torch_bench.py");
     let schedule = Schedule { warmup: 0, rounds: 1, iterations_per_round: 1 };
     let error = run_script(Path::new("/bin/false"), &script, dir.path(), &[], &schedule, PROCESS_TIMEOUT)
         .expect_err("/bin/false exits with status 1");
