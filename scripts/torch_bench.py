@@ -22,6 +22,11 @@ def label(node):
     return repr(node.name) if node.name else f"{node.op_type} -> {node.output[0]!r}"
 
 
+def has_input(node, index):
+    """Return True when optional input `index` is present; ONNX marks an omitted one with ""."""
+    return len(node.input) > index and node.input[index] != ""
+
+
 def symmetric_padding(node, pads):
     """Return the per-axis padding of ONNX `pads` [top, left, bottom, right]."""
     half = len(pads) // 2
@@ -71,7 +76,7 @@ def make_layer(torch, onnx, node, weights):
         reject_unmapped(node, attrs, explicit_padding)
         weight = tensor(node.input[1])
         out_channels, in_per_group = weight.shape[:2]
-        has_bias = len(node.input) > 2 and node.input[2] != ""
+        has_bias = has_input(node, 2)
         layer = nn.Conv2d(
             in_per_group * attrs.get("group", 1),
             out_channels,
@@ -114,7 +119,7 @@ def make_layer(torch, onnx, node, weights):
         if attrs.get("transA", 0) != 0 or attrs.get("transB", 0) != 1 or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0:
             raise ValueError(f"node {label(node)}: only Gemm with transB=1, alpha=1 and beta=1 maps to nn.Linear, got {attrs}")
         weight = tensor(node.input[1])
-        has_bias = len(node.input) > 2 and node.input[2] != ""
+        has_bias = has_input(node, 2)
         layer = nn.Linear(weight.shape[1], weight.shape[0], bias=has_bias)
         layer.weight.data.copy_(weight)
         if has_bias:
