@@ -328,7 +328,7 @@ impl<'a> Session<'a> {
     fn repartition_if_due(&mut self, epoch: usize) -> Result<()> {
         let Some(setup) = self.setup else { return Ok(()) };
         let Some(every) = setup.repartition_every else { return Ok(()) };
-        if setup.method == Method::Rpr && self.state.global_step % every.max(1) == 0 {
+        if setup.method == Method::Rpr && self.state.global_step.is_multiple_of(every.max(1)) {
             self.partition(setup.schedule.ff_at(epoch))?;
         }
         Ok(())
