@@ -372,7 +372,7 @@ mod tests {
                 ),
             ] {
                 let mut cols = vec![0.0; tiling.scratch_rows(rows) * k];
-                // NaN in the scratch stands in for an image left by another conv. The border
+                // The NaN-filled scratch imitates an image left by another conv. The border
                 // must be rewritten, or the NaN would reach the output.
                 let mut padded = vec![f32::NAN; batch * super::padded_image_len(&geom) + 7];
                 let mut out = vec![f32::NAN; rows * o];
